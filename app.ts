@@ -1,0 +1,138 @@
+/** `createApp(deps)`: mounts every route, maps errors once, documents the API. */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { Config } from "./config.ts";
+import type { Store } from "./db/store.ts";
+import {
+  BadRequestError,
+  ConflictError,
+  DomainError,
+  ForbiddenError,
+  InFlightError,
+  NotFoundError,
+  PayloadTooLargeError,
+  PreconditionFailedError,
+  UnauthorizedError,
+  UnavailableError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from "./domain/errors.ts";
+import type { AppDeps } from "./routes/_deps.ts";
+import { InFlight } from "./routes/_idempotency.ts";
+import { type OpDoc, openApiDocument } from "./routes/_openapi.ts";
+import { healthDocs, healthRoutes, VERSION } from "./routes/health.ts";
+import { inventoryDocs, inventoryRoutes } from "./routes/inventory.ts";
+import { kitchenDocs, kitchenRoutes } from "./routes/kitchen.ts";
+import { menuDocs, menuRoutes } from "./routes/menu.ts";
+import { orderDocs, orderRoutes } from "./routes/orders.ts";
+import { serveFile } from "./routes/static.ts";
+
+/** What `createApp` needs; tests build it from literals. */
+export interface CreateAppOptions {
+  config: Config;
+  store: Store;
+}
+
+const STATUS: [new (...a: never[]) => DomainError, ContentfulStatusCode][] = [
+  [ValidationError, 422],
+  [BadRequestError, 400],
+  [NotFoundError, 404],
+  [PreconditionFailedError, 412],
+  [ConflictError, 409],
+  [PayloadTooLargeError, 413],
+  [UnsupportedMediaTypeError, 415],
+  [UnavailableError, 503],
+  [UnauthorizedError, 401],
+  [ForbiddenError, 403],
+];
+
+/** HTTP status of a domain error. */
+export function statusOf(e: DomainError): ContentfulStatusCode {
+  return STATUS.find(([cls]) => e instanceof cls)?.[1] ?? 400;
+}
+
+/** The native error body. */
+export function errorBody(
+  code: string,
+  message: string,
+  details: Record<string, unknown> = {},
+) {
+  return { error: { code, message, details } };
+}
+
+function onError(e: Error, c: Context) {
+  const requestId = c.get("requestId") as string;
+  if (e instanceof DomainError) {
+    if (e instanceof InFlightError || e instanceof UnavailableError) {
+      c.header("Retry-After", String(e.retryAfterS));
+    }
+    return c.json(errorBody(e.code, e.message, e.details), statusOf(e));
+  }
+  console.error(JSON.stringify({
+    level: "error",
+    msg: "unhandled error",
+    request_id: requestId,
+    method: c.req.method,
+    path: c.req.path,
+    error: String(e?.stack ?? e),
+  }));
+  return c.json(
+    errorBody(
+      "internal_error",
+      `Something went wrong on our side; quote request id "${requestId}"`,
+      { request_id: requestId },
+    ),
+    500,
+  );
+}
+
+const SAFE_ID = /^[\w.:-]{1,128}$/;
+
+/** Every documented operation. */
+export function allDocs(): OpDoc[] {
+  return [
+    ...healthDocs,
+    ...menuDocs,
+    ...orderDocs,
+    ...kitchenDocs,
+    ...inventoryDocs,
+  ];
+}
+
+/** Builds the whole HTTP application over one store. */
+export function createApp({ config, store }: CreateAppOptions) {
+  const deps: AppDeps = { config, store, inflight: new InFlight() };
+  const app = new Hono<{ Variables: { requestId: string } }>();
+  app.use(async (c, next) => {
+    const incoming = c.req.header("x-request-id");
+    const id = incoming && SAFE_ID.test(incoming)
+      ? incoming
+      : crypto.randomUUID();
+    c.set("requestId", id);
+    await next();
+    c.res.headers.set("X-Request-Id", id);
+  });
+  app.onError(onError);
+  app.notFound((c) =>
+    c.json(
+      errorBody("not_found", `No route for ${c.req.method} ${c.req.path}`),
+      404,
+    )
+  );
+
+  app.route("/health", healthRoutes(deps));
+  app.route("/menu", menuRoutes(deps));
+  app.route("/orders", orderRoutes(deps));
+  app.route("/kitchen", kitchenRoutes(deps));
+  app.route("/inventory", inventoryRoutes(deps));
+
+  const doc = openApiDocument(allDocs(), { version: VERSION });
+  app.get("/openapi.json", (c) => c.json(doc));
+  app.get("/docs", (c) => serveFile(c, "web/docs.html"));
+  app.get(
+    "/static/:file{[\\w.-]+}",
+    (c) => serveFile(c, `web/${c.req.param("file")}`),
+  );
+  return app;
+}

@@ -1,0 +1,161 @@
+/** Order writes on libSQL; each function runs inside one writer job. */
+import { NotFoundError, PreconditionFailedError } from "../domain/errors.ts";
+import { assertTransition, type OrderStatus } from "../domain/order_status.ts";
+import {
+  menuLookup,
+  menuRefs,
+  outOfStock,
+  priceOrder,
+} from "../domain/pricing.ts";
+import type { MenuItem, NewOrder, Order, OrderLine } from "../domain/types.ts";
+import { menuItemJson, orderJson } from "../domain/wire.ts";
+import { selectMenuItem, selectOrder, toMenuItem } from "./libsql_rows.ts";
+import type { WriteTx } from "./libsql_writer.ts";
+
+const marks = (n: number) => Array.from({ length: n }, () => "?").join(",");
+
+async function loadMenu(tx: WriteTx, input: NewOrder): Promise<MenuItem[]> {
+  const { ids, names } = menuRefs(input.items);
+  const where: string[] = [];
+  if (ids.length) where.push(`id IN (${marks(ids.length)})`);
+  if (names.length) where.push(`lower(name) IN (${marks(names.length)})`);
+  const rows = await tx.all(
+    `SELECT * FROM menu_items WHERE ${where.join(" OR ")}`,
+    [
+      ...ids,
+      ...names,
+    ],
+  );
+  return rows.map(toMenuItem);
+}
+
+/** Takes stock for each tracked item; an item reaching 0 becomes unavailable. */
+async function takeStock(
+  tx: WriteTx,
+  item: MenuItem,
+  quantity: number,
+): Promise<void> {
+  const rows = await tx.all(
+    `UPDATE menu_items SET stock = stock - ?1,
+       available = CASE WHEN stock - ?1 = 0 THEN 0 ELSE available END, updated_at = ?2
+     WHERE id = ?3 AND stock >= ?1 RETURNING *`,
+    [quantity, tx.now, item.id],
+  );
+  const row = rows[0];
+  if (!row) throw outOfStock(item, item.stock ?? 0, quantity);
+  const after = toMenuItem(row);
+  if (after.stock === 0) await tx.event("menu.updated", menuItemJson(after));
+}
+
+/** Prices, takes stock and inserts the order with its lines and its event. */
+export async function insertOrder(
+  tx: WriteTx,
+  input: NewOrder,
+): Promise<Order> {
+  const priced = priceOrder(input.items, menuLookup(await loadMenu(tx, input)));
+  for (const { item, quantity } of priced.demand.values()) {
+    await takeStock(tx, item, quantity);
+  }
+  const [head] = await tx.all(
+    `INSERT INTO orders (status, customer_name, table_label, notes, total_cents, version,
+       source, created_at, updated_at)
+     VALUES ('pending', ?, ?, ?, ?, 1, ?, ?, ?) RETURNING id`,
+    [
+      input.customerName ?? null,
+      input.table ?? null,
+      input.notes ?? null,
+      priced.totalCents,
+      input.source ?? "pos",
+      tx.now,
+      tx.now,
+    ],
+  );
+  const orderId = Number(head!.id);
+  const lineRows = await tx.all(
+    `INSERT INTO order_items (order_id, menu_item_id, name, quantity, unit_price_cents, notes)
+     VALUES ${
+      priced.lines.map(() => "(?, ?, ?, ?, ?, ?)").join(", ")
+    } RETURNING id`,
+    priced.lines.flatMap((l) => [
+      orderId,
+      l.menuItemId,
+      l.name,
+      l.quantity,
+      l.unitPriceCents,
+      l.notes,
+    ]),
+  );
+  const items: OrderLine[] = priced.lines.map((l, i) => ({
+    ...l,
+    id: Number(lineRows[i]!.id),
+  }));
+  const order: Order = {
+    id: orderId,
+    status: "pending",
+    customerName: input.customerName ?? null,
+    table: input.table ?? null,
+    notes: input.notes ?? null,
+    totalCents: priced.totalCents,
+    version: 1,
+    source: input.source ?? "pos",
+    items,
+    createdAt: tx.now,
+    updatedAt: tx.now,
+  };
+  await tx.event("order.created", orderJson(order));
+  return order;
+}
+
+/** Puts a cancelled order's tracked quantities back on the menu. */
+async function restoreStock(tx: WriteTx, order: Order): Promise<void> {
+  const back = new Map<number, number>();
+  for (const l of order.items) {
+    if (l.menuItemId !== null) {
+      back.set(l.menuItemId, (back.get(l.menuItemId) ?? 0) + l.quantity);
+    }
+  }
+  for (const [id, quantity] of back) {
+    // An item sold out by stock (0 and unavailable) comes back; one switched off by hand with stock left stays off.
+    const changed = await tx.run(
+      `UPDATE menu_items SET available = CASE WHEN stock = 0 THEN 1 ELSE available END,
+         stock = stock + ?, updated_at = ? WHERE id = ? AND stock IS NOT NULL`,
+      [quantity, tx.now, id],
+    );
+    const item = changed ? await selectMenuItem(tx, id) : null;
+    if (item) await tx.event("menu.updated", menuItemJson(item));
+  }
+}
+
+/** Moves an order to `status`, checking the lifecycle and the caller's version. */
+export async function updateOrderStatus(
+  tx: WriteTx,
+  id: number,
+  status: OrderStatus,
+  ifVersion?: number,
+): Promise<Order> {
+  const order = await selectOrder(tx, id);
+  if (!order) {
+    throw new NotFoundError("order_not_found", `Order "${id}" does not exist`);
+  }
+  if (ifVersion !== undefined && ifVersion !== order.version) {
+    throw new PreconditionFailedError(
+      "version_mismatch",
+      `Order "${id}" was changed by someone else (version ${order.version}, not ${ifVersion})`,
+      { current_version: order.version, status: order.status },
+    );
+  }
+  assertTransition(order.status, status, { orderId: id });
+  if (status === "cancelled") await restoreStock(tx, order);
+  await tx.run(
+    "UPDATE orders SET status = ?, version = version + 1, updated_at = ? WHERE id = ?",
+    [status, tx.now, id],
+  );
+  const updated: Order = {
+    ...order,
+    status,
+    version: order.version + 1,
+    updatedAt: tx.now,
+  };
+  await tx.event("order.updated", orderJson(updated));
+  return updated;
+}

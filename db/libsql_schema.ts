@@ -1,0 +1,105 @@
+/** libSQL migrations, applied in order at start; each runs once. */
+import type { Sql } from "./libsql_writer.ts";
+
+/** A numbered list of statements. */
+export interface Migration {
+  version: number;
+  name: string;
+  statements: string[];
+}
+
+/** Every libSQL migration, oldest first. Append; never edit a shipped one. */
+export const LIBSQL_MIGRATIONS: Migration[] = [{
+  version: 1,
+  name: "core",
+  statements: [
+    `CREATE TABLE menu_items (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      name TEXT NOT NULL COLLATE NOCASE UNIQUE,
+      description TEXT NOT NULL DEFAULT '',
+      price_cents INTEGER NOT NULL CHECK (price_cents >= 0),
+      category TEXT NOT NULL,
+      available INTEGER NOT NULL DEFAULT 1,
+      stock INTEGER CHECK (stock IS NULL OR stock >= 0),
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL)`,
+    `CREATE TABLE orders (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      status TEXT NOT NULL,
+      customer_name TEXT,
+      table_label TEXT,
+      notes TEXT,
+      total_cents INTEGER NOT NULL,
+      version INTEGER NOT NULL DEFAULT 1,
+      source TEXT NOT NULL DEFAULT 'pos',
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL)`,
+    `CREATE INDEX orders_status_id ON orders (status, id)`,
+    `CREATE TABLE order_items (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      order_id INTEGER NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
+      menu_item_id INTEGER REFERENCES menu_items (id),
+      name TEXT NOT NULL,
+      quantity INTEGER NOT NULL CHECK (quantity > 0),
+      unit_price_cents INTEGER,
+      notes TEXT)`,
+    `CREATE INDEX order_items_order ON order_items (order_id)`,
+    `CREATE TABLE inventory_items (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      name TEXT NOT NULL COLLATE NOCASE UNIQUE,
+      quantity INTEGER NOT NULL CHECK (quantity >= 0),
+      unit TEXT NOT NULL,
+      low_threshold INTEGER,
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL)`,
+    `CREATE TABLE events (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      type TEXT NOT NULL,
+      data TEXT NOT NULL,
+      created_at INTEGER NOT NULL)`,
+    `CREATE TABLE idempotency_keys (
+      scope TEXT NOT NULL,
+      key TEXT NOT NULL,
+      fingerprint TEXT NOT NULL,
+      status INTEGER NOT NULL,
+      body TEXT NOT NULL,
+      resource_id INTEGER,
+      created_at INTEGER NOT NULL,
+      PRIMARY KEY (scope, key))`,
+    `CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)`,
+  ],
+}];
+
+/** Applies every migration not yet recorded, each in its own transaction. */
+export async function migrate(
+  sql: Sql,
+  migrations = LIBSQL_MIGRATIONS,
+): Promise<number[]> {
+  await sql.run(
+    `CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
+  );
+  const done = new Set(
+    (await sql.all("SELECT version FROM schema_migrations")).map((r) =>
+      Number(r.version)
+    ),
+  );
+  const applied: number[] = [];
+  for (const m of migrations) {
+    if (done.has(m.version)) continue;
+    await sql.run("BEGIN IMMEDIATE");
+    try {
+      for (const s of m.statements) await sql.run(s);
+      await sql.run(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+        [m.version, m.name, Date.now()],
+      );
+      await sql.run("COMMIT");
+    } catch (e) {
+      await sql.run("ROLLBACK").catch(() => {});
+      throw e;
+    }
+    applied.push(m.version);
+  }
+  return applied;
+}

@@ -1,0 +1,375 @@
+/** The libSQL Store: one group-commit writer connection, one reader connection. */
+import { type Client, createClient, type InArgs } from "@libsql/client";
+import { ConflictError, NotFoundError } from "../domain/errors.ts";
+import type {
+  FeedEvent,
+  InventoryChange,
+  InventoryInput,
+  InventoryItem,
+  MenuItem,
+  MenuItemInput,
+  MenuItemPatch,
+  NewOrder,
+  Order,
+  OrderQuery,
+  Placed,
+} from "../domain/types.ts";
+import { inventoryJson, menuItemJson, orderJson } from "../domain/wire.ts";
+import { idempotent } from "./libsql_idempotency.ts";
+import { insertOrder, updateOrderStatus } from "./libsql_orders.ts";
+import {
+  selectMenuItem,
+  selectOrder,
+  selectOrders,
+  toEvent,
+  toInventoryItem,
+  toMenuItem,
+} from "./libsql_rows.ts";
+import { migrate } from "./libsql_schema.ts";
+import { GroupWriter, type Sql, sqlOf, type WriteTx } from "./libsql_writer.ts";
+import type { MenuQuery, PlaceOptions, Store } from "./store.ts";
+import { inventoryAfter, isLow } from "../domain/inventory.ts";
+
+/** Options of a libSQL store. */
+export interface LibsqlOptions {
+  authToken?: string;
+  /** Most jobs per group commit. */
+  maxBatch?: number;
+}
+
+const isUnique = (e: unknown) =>
+  /UNIQUE constraint failed/i.test(String((e as Error)?.message));
+
+function duplicateName(kind: string, name: string): ConflictError {
+  return new ConflictError(
+    "duplicate_name",
+    `${kind} "${name}" already exists`,
+    { name },
+  );
+}
+
+/** Opens (and migrates) a libSQL database at a `file:` URL. */
+export async function openLibsqlStore(
+  url: string,
+  opts: LibsqlOptions = {},
+): Promise<LibsqlStore> {
+  const path = url.replace(/^file:/, "");
+  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+  if (dir) await Deno.mkdir(dir, { recursive: true });
+  const writerClient = createClient({ url, authToken: opts.authToken });
+  for (
+    const p of [
+      "journal_mode = WAL",
+      "synchronous = FULL",
+      "foreign_keys = ON",
+      "busy_timeout = 0",
+    ]
+  ) {
+    await writerClient.execute(`PRAGMA ${p}`);
+  }
+  await migrate(sqlOf(writerClient));
+  const readerClient = createClient({ url, authToken: opts.authToken });
+  return new LibsqlStore(writerClient, readerClient, opts);
+}
+
+/** Store on an embedded libSQL file. */
+export class LibsqlStore implements Store {
+  readonly backend = "libsql" as const;
+  #writer: GroupWriter;
+  #read: Sql;
+  #listeners = new Set<() => void>();
+
+  /**
+   * @param writerClient the only connection that writes
+   * @param readerClient the connection every read uses
+   * @param opts batch size
+   */
+  constructor(
+    writerClient: Client,
+    readonly readerClient: Client,
+    opts: LibsqlOptions = {},
+  ) {
+    this.#writer = new GroupWriter(writerClient, {
+      maxBatch: opts.maxBatch,
+      onEvents: () => this.#listeners.forEach((l) => l()),
+    });
+    this.#read = sqlOf(readerClient);
+  }
+
+  /** Runs `fn` as one job of the group-commit writer. */
+  write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+    return this.#writer.run(fn);
+  }
+
+  /** Runs a read on the reader connection. */
+  read(sql: string, args?: InArgs) {
+    return this.#read.all(sql, args);
+  }
+
+  async ping(): Promise<number> {
+    const t = performance.now();
+    await this.#read.all("SELECT 1");
+    return performance.now() - t;
+  }
+
+  async listMenu(q: MenuQuery = {}): Promise<MenuItem[]> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.category !== undefined) {
+      where.push("category = ? COLLATE NOCASE");
+      args.push(q.category);
+    }
+    if (q.available !== undefined) {
+      where.push("available = ?");
+      args.push(q.available ? 1 : 0);
+    }
+    const rows = await this.#read.all(
+      `SELECT * FROM menu_items ${
+        where.length ? `WHERE ${where.join(" AND ")}` : ""
+      }
+       ORDER BY category, name`,
+      args,
+    );
+    return rows.map(toMenuItem);
+  }
+
+  getMenuItem(id: number): Promise<MenuItem | null> {
+    return selectMenuItem(this.#read, id);
+  }
+
+  createMenuItem(input: MenuItemInput): Promise<MenuItem> {
+    return this.write(async (tx) => {
+      try {
+        const [row] = await tx.all(
+          `INSERT INTO menu_items (name, description, price_cents, category, available, stock,
+             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+          [
+            input.name,
+            input.description,
+            input.priceCents,
+            input.category,
+            input.available ? 1 : 0,
+            input.stock,
+            tx.now,
+            tx.now,
+          ],
+        );
+        const item = toMenuItem(row!);
+        await tx.event("menu.updated", menuItemJson(item));
+        return item;
+      } catch (e) {
+        if (isUnique(e)) throw duplicateName("Menu item", input.name);
+        throw e;
+      }
+    });
+  }
+
+  updateMenuItem(id: number, patch: MenuItemPatch): Promise<MenuItem> {
+    return this.write(async (tx) => {
+      const old = await selectMenuItem(tx, id);
+      if (!old) {
+        throw new NotFoundError(
+          "menu_item_not_found",
+          `Menu item "${id}" does not exist`,
+        );
+      }
+      const next = { ...old, ...patch };
+      try {
+        const [row] = await tx.all(
+          `UPDATE menu_items SET name = ?, description = ?, price_cents = ?, category = ?,
+             available = ?, stock = ?, updated_at = ? WHERE id = ? RETURNING *`,
+          [
+            next.name,
+            next.description,
+            next.priceCents,
+            next.category,
+            next.available ? 1 : 0,
+            next.stock,
+            tx.now,
+            id,
+          ],
+        );
+        const item = toMenuItem(row!);
+        await tx.event("menu.updated", menuItemJson(item));
+        return item;
+      } catch (e) {
+        if (isUnique(e)) throw duplicateName("Menu item", next.name);
+        throw e;
+      }
+    });
+  }
+
+  async placeOrder(input: NewOrder, opts: PlaceOptions = {}): Promise<Placed> {
+    const render = opts.render ?? orderJson;
+    const out = await this.write((tx) =>
+      idempotent(tx, opts.idempotency, async () => {
+        const order = await insertOrder(tx, input);
+        return {
+          status: opts.status ?? 200,
+          body: render(order),
+          resourceId: order.id,
+        };
+      })
+    );
+    return {
+      orderId: out.resourceId,
+      status: out.status,
+      body: out.body,
+      replayed: out.replayed,
+    };
+  }
+
+  getOrder(id: number): Promise<Order | null> {
+    return selectOrder(this.#read, id);
+  }
+
+  listOrders(q: OrderQuery): Promise<Order[]> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.statuses?.length) {
+      where.push(`status IN (${q.statuses.map(() => "?").join(",")})`);
+      args.push(...q.statuses);
+    }
+    if (q.before !== undefined) {
+      where.push("id < ?");
+      args.push(q.before);
+    }
+    return selectOrders(
+      this.#read,
+      `${
+        where.length ? `WHERE ${where.join(" AND ")}` : ""
+      } ORDER BY id DESC LIMIT ?`,
+      [...args, q.limit],
+    );
+  }
+
+  listActiveOrders(): Promise<Order[]> {
+    return selectOrders(
+      this.#read,
+      "WHERE status IN ('pending', 'in_progress', 'ready') ORDER BY id",
+      [],
+    );
+  }
+
+  setOrderStatus(
+    id: number,
+    status: Order["status"],
+    opts: { ifVersion?: number } = {},
+  ): Promise<Order> {
+    return this.write((tx) =>
+      updateOrderStatus(tx, id, status, opts.ifVersion)
+    );
+  }
+
+  async listInventory(): Promise<InventoryItem[]> {
+    return (await this.#read.all("SELECT * FROM inventory_items ORDER BY name"))
+      .map(
+        toInventoryItem,
+      );
+  }
+
+  createInventoryItem(input: InventoryInput): Promise<InventoryItem> {
+    return this.write(async (tx) => {
+      try {
+        const [row] = await tx.all(
+          `INSERT INTO inventory_items (name, quantity, unit, low_threshold, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
+          [
+            input.name,
+            input.quantity,
+            input.unit,
+            input.lowThreshold,
+            tx.now,
+            tx.now,
+          ],
+        );
+        const item = toInventoryItem(row!);
+        await tx.event("inventory.updated", inventoryJson(item));
+        if (isLow(item)) await tx.event("inventory.low", inventoryJson(item));
+        return item;
+      } catch (e) {
+        if (isUnique(e)) throw duplicateName("Inventory item", input.name);
+        throw e;
+      }
+    });
+  }
+
+  changeInventory(id: number, change: InventoryChange): Promise<InventoryItem> {
+    return this.write(async (tx) => {
+      const [row] = await tx.all("SELECT * FROM inventory_items WHERE id = ?", [
+        id,
+      ]);
+      if (!row) {
+        throw new NotFoundError(
+          "inventory_item_not_found",
+          `Inventory item "${id}" does not exist`,
+        );
+      }
+      const before = toInventoryItem(row);
+      const next = inventoryAfter(before, change);
+      const [updated] = await tx.all(
+        `UPDATE inventory_items SET quantity = ?, low_threshold = ?, updated_at = ?
+         WHERE id = ? RETURNING *`,
+        [next.quantity, next.lowThreshold, tx.now, id],
+      );
+      const item = toInventoryItem(updated!);
+      await tx.event("inventory.updated", inventoryJson(item));
+      if (isLow(item) && !isLow(before)) {
+        await tx.event("inventory.low", inventoryJson(item));
+      }
+      return item;
+    });
+  }
+
+  async listEvents(after: number, limit = 1000): Promise<FeedEvent[]> {
+    const rows = await this.#read.all(
+      "SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?",
+      [after, limit],
+    );
+    return rows.map(toEvent);
+  }
+
+  async lastEventId(): Promise<number> {
+    const [row] = await this.#read.all(
+      "SELECT COALESCE(MAX(id), 0) AS id FROM events",
+    );
+    return Number(row?.id ?? 0);
+  }
+
+  onEvents(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  purgeIdempotencyKeys(maxAgeMs: number): Promise<number> {
+    return this.write((tx) =>
+      tx.run("DELETE FROM idempotency_keys WHERE created_at < ?", [
+        tx.now - maxAgeMs,
+      ])
+    );
+  }
+
+  wipe(): Promise<void> {
+    return this.write(async (tx) => {
+      for (
+        const t of [
+          "order_items",
+          "orders",
+          "menu_items",
+          "inventory_items",
+          "events",
+          "idempotency_keys",
+        ]
+      ) {
+        await tx.run(`DELETE FROM ${t}`);
+      }
+      await tx.run("DELETE FROM sqlite_sequence");
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#writer.close();
+    this.#writer.client.close();
+    this.readerClient.close();
+  }
+}

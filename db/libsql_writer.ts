@@ -1,0 +1,206 @@
+/**
+ * The single writer of a libSQL database: one connection, an in-process queue
+ * and group commit. Concurrent write transactions on separate libSQL
+ * connections mostly fail with SQLITE_BUSY, and a busy_timeout wait blocks the
+ * event loop, so every write goes through here instead.
+ */
+import type { Client, InArgs, Row } from "@libsql/client";
+import { UnavailableError } from "../domain/errors.ts";
+
+/** Runs SQL on one connection; `all` returns rows, `run` the change count. */
+export interface Sql {
+  all(sql: string, args?: InArgs): Promise<Row[]>;
+  run(sql: string, args?: InArgs): Promise<number>;
+}
+
+/** The writer's view inside a job: SQL plus the event log of this transaction. */
+export interface WriteTx extends Sql {
+  /** Appends to the event log in the current transaction. */
+  event(type: string, data: unknown): Promise<void>;
+  /** The job's clock: one timestamp per job keeps its rows consistent. */
+  readonly now: number;
+}
+
+interface Job {
+  fn: (tx: WriteTx) => Promise<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+/** Wraps a libSQL client as `Sql`. */
+export function sqlOf(client: Client): Sql {
+  return {
+    async all(sql, args) {
+      return (await client.execute({ sql, args: args ?? [] })).rows;
+    },
+    async run(sql, args) {
+      return (await client.execute({ sql, args: args ?? [] })).rowsAffected;
+    },
+  };
+}
+
+/** Options of the group-commit writer. */
+export interface WriterOptions {
+  /** Most jobs in one transaction. */
+  maxBatch?: number;
+  /** Called after a commit in which some job appended events. */
+  onEvents?: () => void;
+  /** How long to keep retrying BEGIN while another process holds the lock. */
+  busyWaitMs?: number;
+}
+
+const isBusy = (e: unknown) =>
+  /SQLITE_BUSY|SQLITE_LOCKED|database is locked/i.test(
+    `${(e as { code?: string }).code ?? ""} ${(e as Error).message ?? ""}`,
+  );
+
+/** Serialises writes onto one connection and commits them in groups. */
+export class GroupWriter {
+  #queue: Job[] = [];
+  #draining: Promise<void> | null = null;
+  #closed = false;
+  #sql: Sql;
+  #maxBatch: number;
+  #busyWaitMs: number;
+  #onEvents: () => void;
+
+  /**
+   * @param client the one connection that writes
+   * @param opts batch size, event callback, lock wait
+   */
+  constructor(readonly client: Client, opts: WriterOptions = {}) {
+    this.#sql = sqlOf(client);
+    this.#maxBatch = opts.maxBatch ?? 512;
+    this.#busyWaitMs = opts.busyWaitMs ?? 5000;
+    this.#onEvents = opts.onEvents ?? (() => {});
+  }
+
+  /** Queues `fn` to run in a group transaction; resolves after COMMIT. */
+  run<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
+    if (this.#closed) {
+      return Promise.reject(
+        new UnavailableError("The server is shutting down"),
+      );
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({
+        fn,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+      });
+      this.#draining ??= this.#drain().finally(() => this.#draining = null);
+    });
+  }
+
+  /** Number of jobs waiting for the next batch. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  /** Stops taking jobs and waits until every queued job is committed. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    while (this.#draining) await this.#draining;
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      // Let concurrent requests enqueue, or every batch holds a single job.
+      await new Promise((r) => setTimeout(r, 0));
+      const batch = this.#queue.splice(0, this.#maxBatch);
+      await this.#runBatch(batch);
+    }
+  }
+
+  async #begin(): Promise<void> {
+    const deadline = Date.now() + this.#busyWaitMs;
+    for (let wait = 2;; wait = Math.min(wait * 2, 100)) {
+      try {
+        await this.#sql.run("BEGIN IMMEDIATE");
+        return;
+      } catch (e) {
+        if (!isBusy(e) || Date.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
+  async #runBatch(batch: Job[]): Promise<void> {
+    try {
+      await this.#begin();
+    } catch (e) {
+      console.error(
+        JSON.stringify({
+          level: "error",
+          msg: "begin failed",
+          error: String(e),
+        }),
+      );
+      const err = new UnavailableError("The database is busy, try again");
+      for (const job of batch) job.reject(err);
+      return;
+    }
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    let events = 0;
+    try {
+      events = await this.#runJobs(batch, outcomes);
+      await this.#sql.run("COMMIT");
+    } catch (e) {
+      console.error(
+        JSON.stringify({
+          level: "error",
+          msg: "commit failed",
+          error: String(e),
+        }),
+      );
+      await this.#sql.run("ROLLBACK").catch(() => {});
+      const err = new UnavailableError(
+        "The write could not be saved, try again",
+      );
+      batch.forEach((job, i) =>
+        job.reject(outcomes[i]?.ok === false ? outcomes[i]?.value : err)
+      );
+      return;
+    }
+    if (events > 0) this.#onEvents();
+    batch.forEach((job, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) job.resolve(o.value);
+      else job.reject(o.value);
+    });
+  }
+
+  /** Runs each job under its own savepoint; resolves to how many events they appended. */
+  async #runJobs(
+    batch: Job[],
+    outcomes: { ok: boolean; value: unknown }[],
+  ): Promise<number> {
+    let events = 0;
+    for (const job of batch) {
+      const tx: WriteTx = {
+        ...this.#sql,
+        now: Date.now(),
+        event: async (type, data) => {
+          events++;
+          await this.#sql.run(
+            "INSERT INTO events (type, data, created_at) VALUES (?, ?, ?)",
+            [type, JSON.stringify(data), tx.now],
+          );
+        },
+      };
+      const before = events;
+      await this.#sql.run("SAVEPOINT job");
+      try {
+        const value = await job.fn(tx);
+        await this.#sql.run("RELEASE job");
+        outcomes.push({ ok: true, value });
+      } catch (e) {
+        events = before;
+        await this.#sql.run("ROLLBACK TO job");
+        await this.#sql.run("RELEASE job");
+        outcomes.push({ ok: false, value: e });
+      }
+    }
+    return events;
+  }
+}

@@ -1,0 +1,73 @@
+import { BadRequestError } from "./errors.ts";
+
+/** A claimed idempotency key: where it applies, and what body it was sent with. */
+export interface IdemKey {
+  /** Route the key belongs to, e.g. `POST /orders`. */
+  scope: string;
+  /** The client's key, unquoted. */
+  key: string;
+  /** SHA-256 (hex) of the canonical JSON body. */
+  fingerprint: string;
+}
+
+const VISIBLE_ASCII = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * Reads an `Idempotency-Key` header: a bare token or a quoted string of 1–255
+ * visible ASCII characters. Returns null when the header is absent.
+ */
+export function parseIdempotencyKey(
+  raw: string | undefined | null,
+): string | null {
+  if (raw === undefined || raw === null) return null;
+  let key = raw.trim();
+  if (key.length >= 2 && key.startsWith('"') && key.endsWith('"')) {
+    key = key.slice(1, -1);
+  }
+  if (!VISIBLE_ASCII.test(key) || key.includes('"')) {
+    throw new BadRequestError(
+      "invalid_idempotency_key",
+      "Idempotency-Key must be 1 to 255 visible ASCII characters",
+      { header: "Idempotency-Key" },
+    );
+  }
+  return key;
+}
+
+/** JSON with object keys sorted at every depth, so equal bodies hash equally. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.keys(value as Record<string, unknown>).sort()
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) =>
+        `${JSON.stringify(k)}:${
+          canonicalJson((value as Record<string, unknown>)[k])
+        }`
+      );
+    return `{${entries.join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+/** SHA-256 (hex) of the canonical JSON of a request body. */
+export async function fingerprint(body: unknown): Promise<string> {
+  const bytes = new TextEncoder().encode(canonicalJson(body));
+  const digest = await crypto.subtle.digest("SHA-256", bytes);
+  return Array.from(
+    new Uint8Array(digest),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
+}
+
+/** Builds the claim for one request, or null when it carries no key. */
+export async function idemKeyFor(
+  scope: string,
+  header: string | undefined,
+  body: unknown,
+): Promise<IdemKey | null> {
+  const key = parseIdempotencyKey(header);
+  if (key === null) return null;
+  return { scope, key, fingerprint: await fingerprint(body) };
+}

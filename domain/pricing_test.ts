@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { menuLookup, priceOrder } from "./pricing.ts";
+import { ConflictError, ValidationError } from "./errors.ts";
+import type { MenuItem } from "./types.ts";
+
+const item = (id: number, over: Partial<MenuItem> = {}): MenuItem => ({
+  id,
+  name: `Dish ${id}`,
+  description: "",
+  priceCents: 1000 + id,
+  category: "Mains",
+  available: true,
+  stock: null,
+  createdAt: 0,
+  updatedAt: 0,
+  ...over,
+});
+
+Deno.test("priceOrder() prices from the menu and sums demand per tracked item", () => {
+  const menu = menuLookup([item(1, { stock: 5 }), item(2)]);
+  const p = priceOrder([
+    { menuItemId: 1, quantity: 2 },
+    { menuItemId: 2, quantity: 1, notes: "no onions" },
+    { menuItemId: 1, quantity: 3 },
+  ], menu);
+  assert.equal(p.totalCents, 1001 * 5 + 1002);
+  assert.equal(p.demand.get(1)?.quantity, 5);
+  assert.equal(p.demand.has(2), false);
+  assert.equal(p.lines[1]?.notes, "no onions");
+});
+
+Deno.test("priceOrder() links names case-insensitively and keeps others unpriced", () => {
+  const p = priceOrder([
+    { name: "dish 1", quantity: 1 },
+    { name: "Something else", quantity: 2 },
+  ], menuLookup([item(1)]));
+  assert.equal(p.lines[0]?.menuItemId, 1);
+  assert.equal(p.lines[1]?.unitPriceCents, null);
+  assert.equal(p.totalCents, 1001);
+});
+
+Deno.test("priceOrder() rejects unknown, unavailable and sold-out items by name", () => {
+  const menu = menuLookup([
+    item(1, { stock: 2 }),
+    item(2, { available: false }),
+  ]);
+  assert.throws(
+    () => priceOrder([{ menuItemId: 9, quantity: 1 }], menu),
+    ValidationError,
+  );
+  assert.throws(
+    () => priceOrder([{ menuItemId: 2, quantity: 1 }], menu),
+    (e: unknown) => e instanceof ConflictError && e.code === "item_unavailable",
+  );
+  assert.throws(
+    () =>
+      priceOrder([{ menuItemId: 1, quantity: 2 }, {
+        menuItemId: 1,
+        quantity: 1,
+      }], menu),
+    (e: unknown) =>
+      e instanceof ConflictError && e.code === "out_of_stock" &&
+      e.message === 'Only 2 of "Dish 1" left',
+  );
+});

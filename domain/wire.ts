@@ -1,0 +1,70 @@
+/** JSON shapes of the native API: snake_case, money as decimal numbers, ISO-8601 UTC times. */
+import type { FeedEvent, InventoryItem, MenuItem, Order } from "./types.ts";
+
+/** Cents to a number with at most two decimals. */
+export function centsToAmount(cents: number): number {
+  return Math.round(cents) / 100;
+}
+
+/** Epoch milliseconds to ISO-8601 UTC. */
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** The menu item as clients see it. */
+export function menuItemJson(m: MenuItem) {
+  return {
+    id: m.id,
+    name: m.name,
+    description: m.description,
+    price: centsToAmount(m.priceCents),
+    category: m.category,
+    available: m.available,
+    stock: m.stock,
+    created_at: iso(m.createdAt),
+    updated_at: iso(m.updatedAt),
+  };
+}
+
+/** The order as clients see it. */
+export function orderJson(o: Order) {
+  return {
+    id: o.id,
+    status: o.status,
+    customer_name: o.customerName,
+    table: o.table,
+    notes: o.notes,
+    total: centsToAmount(o.totalCents),
+    version: o.version,
+    source: o.source,
+    items: o.items.map((l) => ({
+      id: l.id,
+      menu_item_id: l.menuItemId,
+      name: l.name,
+      quantity: l.quantity,
+      price: l.unitPriceCents === null ? null : centsToAmount(l.unitPriceCents),
+      notes: l.notes,
+    })),
+    created_at: iso(o.createdAt),
+    updated_at: iso(o.updatedAt),
+  };
+}
+
+/** The inventory item as clients see it. */
+export function inventoryJson(i: InventoryItem) {
+  return {
+    id: i.id,
+    name: i.name,
+    quantity: i.quantity,
+    unit: i.unit,
+    low_threshold: i.lowThreshold,
+    low: i.lowThreshold !== null && i.quantity <= i.lowThreshold,
+    created_at: iso(i.createdAt),
+    updated_at: iso(i.updatedAt),
+  };
+}
+
+/** The event as the live feeds carry it. */
+export function eventJson(e: FeedEvent) {
+  return { id: e.id, type: e.type, data: e.data, created_at: iso(e.createdAt) };
+}

@@ -1,0 +1,11 @@
+/** What every route module receives from `createApp`. */
+import type { Config } from "../config.ts";
+import type { Store } from "../db/store.ts";
+import type { InFlight } from "./_idempotency.ts";
+
+/** Shared dependencies of the route modules. */
+export interface AppDeps {
+  config: Config;
+  store: Store;
+  inflight: InFlight;
+}

@@ -1,0 +1,128 @@
+/** Request parsing shared by the routes: size, content type, JSON, schema. */
+import type { Context } from "hono";
+import type { z } from "zod";
+import {
+  BadRequestError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from "../domain/errors.ts";
+import { IdParam } from "../domain/schemas.ts";
+
+/** Turns zod issues into `{path, message}` pairs for `error.details.issues`. */
+export function issuesOf(error: z.ZodError) {
+  return error.issues.map((i) => ({
+    path: i.path.map(String).join("."),
+    message: i.message,
+  }));
+}
+
+/** Validates with `schema` or throws a 422 listing every problem. */
+export function check<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  what: string,
+): z.output<S> {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const issues = issuesOf(r.error);
+  const first = issues[0]!;
+  throw new ValidationError(
+    "validation_failed",
+    `Invalid ${what}: ${first.path ? `${first.path}: ` : ""}${first.message}`,
+    { issues },
+  );
+}
+
+async function readLimited(c: Context, limit: number): Promise<Uint8Array> {
+  const declared = Number(c.req.header("content-length") ?? "0");
+  const tooLarge = () =>
+    new PayloadTooLargeError(
+      "body_too_large",
+      `Request body is larger than ${limit} bytes`,
+      {
+        limit,
+      },
+    );
+  if (declared > limit) throw tooLarge();
+  const body = c.req.raw.body;
+  if (!body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.byteLength;
+    if (size > limit) throw tooLarge();
+    chunks.push(chunk);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const ch of chunks) {
+    out.set(ch, at);
+    at += ch.byteLength;
+  }
+  return out;
+}
+
+/** Reads the raw JSON body: 413 over the limit, 415 if not JSON, 400 if malformed. */
+export async function rawJson(c: Context, limit: number): Promise<unknown> {
+  const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim()
+    .toLowerCase();
+  if (
+    type !== "application/json" && !/^application\/[\w.+-]*\+json$/.test(type)
+  ) {
+    throw new UnsupportedMediaTypeError(
+      "unsupported_media_type",
+      `Content-Type must be application/json, not "${type || "none"}"`,
+    );
+  }
+  const bytes = await readLimited(c, limit);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new BadRequestError(
+      "invalid_utf8",
+      "Request body is not valid UTF-8",
+    );
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new BadRequestError(
+      "malformed_json",
+      `Request body is not valid JSON: ${(e as Error).message}`,
+    );
+  }
+}
+
+/** Reads and validates a JSON body. */
+export async function jsonBody<S extends z.ZodType>(
+  c: Context,
+  schema: S,
+  limit: number,
+): Promise<{ raw: unknown; data: z.output<S> }> {
+  const raw = await rawJson(c, limit);
+  return { raw, data: check(schema, raw, "request body") };
+}
+
+/** Validates the query string. */
+export function query<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
+  return check(schema, c.req.query(), "query");
+}
+
+/** The `{id}` path parameter as a positive integer (422 otherwise). */
+export function pathId(c: Context, name = "id"): number {
+  return check(IdParam, { id: c.req.param(name) }, "id").id;
+}
+
+/** Sets `Link: <…>; rel="next"` for a cursor page. */
+export function linkNext(
+  c: Context,
+  params: Record<string, string | number>,
+): void {
+  const url = new URL(c.req.url);
+  for (const [k, v] of Object.entries(params)) {
+    url.searchParams.set(k, String(v));
+  }
+  c.header("Link", `<${url.pathname}${url.search}>; rel="next"`);
+}

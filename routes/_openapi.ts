@@ -1,0 +1,123 @@
+/** OpenAPI 3.1 built from the same zod schemas that validate requests. */
+import { z } from "zod";
+
+/** One documented operation. */
+export interface OpDoc {
+  method: "get" | "post" | "put" | "patch" | "delete";
+  /** OpenAPI path, e.g. `/orders/{id}`. */
+  path: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  body?: z.ZodType;
+  query?: z.ZodType;
+  /** Extra header parameters, e.g. `Idempotency-Key`. */
+  headers?: { name: string; description: string; required?: boolean }[];
+  /** Status code -> description, optionally with a response schema. */
+  responses: Record<
+    string,
+    string | { description: string; schema?: z.ZodType; type?: string }
+  >;
+}
+
+/** The `Idempotency-Key` header as documented on every creating POST. */
+export const IDEMPOTENCY_HEADER = {
+  name: "Idempotency-Key",
+  description:
+    "1-255 visible ASCII characters. A replay answers the stored response with Idempotent-Replayed: true; the same key with another body is a 422.",
+};
+
+const schemaOf = (s: z.ZodType, io: "input" | "output") =>
+  z.toJSONSchema(s, { io, unrepresentable: "any", target: "draft-2020-12" });
+
+function parameters(op: OpDoc) {
+  const params: unknown[] = [];
+  for (const m of op.path.matchAll(/\{(\w+)\}/g)) {
+    params.push({
+      name: m[1],
+      in: "path",
+      required: true,
+      schema: { type: "integer", minimum: 1 },
+    });
+  }
+  if (op.query) {
+    const js = schemaOf(op.query, "input") as {
+      properties?: Record<string, { description?: string }>;
+      required?: string[];
+    };
+    for (const [name, schema] of Object.entries(js.properties ?? {})) {
+      params.push({
+        name,
+        in: "query",
+        required: js.required?.includes(name) ?? false,
+        description: schema.description,
+        schema,
+      });
+    }
+  }
+  for (const h of op.headers ?? []) {
+    params.push({
+      ...h,
+      in: "header",
+      required: h.required ?? false,
+      schema: { type: "string" },
+    });
+  }
+  return params;
+}
+
+function responses(op: OpDoc) {
+  return Object.fromEntries(
+    Object.entries(op.responses).map(([code, r]) => {
+      const d = typeof r === "string" ? { description: r } : r;
+      const content = d.schema
+        ? {
+          [d.type ?? "application/json"]: {
+            schema: schemaOf(d.schema, "output"),
+          },
+        }
+        : d.type
+        ? { [d.type]: {} }
+        : undefined;
+      return [code, {
+        description: d.description,
+        ...(content ? { content } : {}),
+      }];
+    }),
+  );
+}
+
+/** Builds the whole document. */
+export function openApiDocument(ops: OpDoc[], info: { version: string }) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of ops) {
+    paths[op.path] ??= {};
+    paths[op.path]![op.method] = {
+      tags: [op.tag],
+      summary: op.summary,
+      description: op.description,
+      parameters: parameters(op),
+      ...(op.body
+        ? {
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": { schema: schemaOf(op.body, "input") },
+            },
+          },
+        }
+        : {}),
+      responses: responses(op),
+    };
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "ForkFlow",
+      version: info.version,
+      description:
+        "Restaurant order backbone: native API, Bistro92 table-order API and vending orchestrator API. Errors: {error:{code,message,details}}.",
+    },
+    paths,
+  };
+}

@@ -1,0 +1,113 @@
+/** Test plumbing: temporary stores on every available backend, configs, a real server. */
+import { createApp } from "../app.ts";
+import { type Config, loadConfig } from "../config.ts";
+import { openLibsqlStore } from "../db/libsql_store.ts";
+import type { Backend, Store } from "../db/store.ts";
+import { postgresTestBackend } from "./_postgres.ts";
+
+/** A store on a fresh, empty database, and how to throw it away. */
+export interface TestDb {
+  store: Store;
+  /** The `DATABASE_URL` of this database (to start a server process on it). */
+  url: string;
+  cleanup(): Promise<void>;
+}
+
+/** A backend the suites run against; `skip` says why it cannot run here. */
+export interface TestBackend {
+  name: Backend;
+  skip?: string;
+  open(): Promise<TestDb>;
+}
+
+/** A config built from literals (no environment), with overrides. */
+export function testConfig(over: Partial<Config> = {}): Config {
+  return { ...loadConfig({ DEMO_DATA: "0" }), ...over };
+}
+
+/** A libSQL store on a new temporary file. */
+export async function openTempLibsql(): Promise<TestDb> {
+  const dir = await Deno.makeTempDir({ prefix: "forkflow-test-" });
+  const url = `file:${dir}/test.db`;
+  const store = await openLibsqlStore(url);
+  return {
+    store,
+    url,
+    async cleanup() {
+      await store.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/**
+ * Every backend the suites run against on this machine: libSQL always,
+ * PostgreSQL when `tests/_postgres.ts` finds or starts a cluster.
+ */
+export function backends(): TestBackend[] {
+  return [{ name: "libsql", open: openTempLibsql }, postgresTestBackend()];
+}
+
+/** An app over a fresh database of `backend`, with its config. */
+export async function testApp(
+  backend: TestBackend,
+  over: Partial<Config> = {},
+) {
+  const db = await backend.open();
+  const config = testConfig(over);
+  const app = createApp({ config, store: db.store });
+  return { ...db, app, config };
+}
+
+/** Serves `fetch` on a random loopback port for the duration of `fn`. */
+export async function withServer<T>(
+  handler: (req: Request) => Response | Promise<Response>,
+  fn: (base: string) => Promise<T>,
+): Promise<T> {
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    handler,
+  );
+  try {
+    return await fn(`http://127.0.0.1:${server.addr.port}`);
+  } finally {
+    await server.shutdown();
+  }
+}
+
+/** JSON request helper for `app.request`. */
+export function jsonReq(
+  method: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
+  return {
+    method,
+    headers: { "content-type": "application/json", ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  };
+}
+
+/** Creates a tracked or untracked menu item through the store; returns its id. */
+export async function addItem(
+  store: Store,
+  over: Partial<
+    {
+      name: string;
+      priceCents: number;
+      stock: number | null;
+      available: boolean;
+      category: string;
+    }
+  > = {},
+): Promise<number> {
+  const item = await store.createMenuItem({
+    name: over.name ?? `Dish ${crypto.randomUUID().slice(0, 8)}`,
+    description: "",
+    priceCents: over.priceCents ?? 1000,
+    category: over.category ?? "Mains",
+    available: over.available ?? true,
+    stock: over.stock ?? null,
+  });
+  return item.id;
+}
