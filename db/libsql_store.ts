@@ -351,18 +351,12 @@ export class LibsqlStore implements Store {
 
   wipe(): Promise<void> {
     return this.write(async (tx) => {
-      for (
-        const t of [
-          "order_items",
-          "orders",
-          "menu_items",
-          "inventory_items",
-          "events",
-          "idempotency_keys",
-        ]
-      ) {
-        await tx.run(`DELETE FROM ${t}`);
-      }
+      const tables = await tx.all(
+        `SELECT name FROM sqlite_master WHERE type = 'table'
+         AND name NOT IN ('schema_migrations', 'sqlite_sequence') AND name NOT LIKE 'sqlite_%'`,
+      );
+      await tx.run("PRAGMA defer_foreign_keys = ON");
+      for (const t of tables) await tx.run(`DELETE FROM "${String(t.name)}"`);
       await tx.run("DELETE FROM sqlite_sequence");
     });
   }
