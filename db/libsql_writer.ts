@@ -88,7 +88,8 @@ export class GroupWriter {
         resolve: resolve as (v: unknown) => void,
         reject,
       });
-      this.#draining ??= this.#drain().finally(() => this.#draining = null);
+      // The flag is cleared in the same tick the loop sees an empty queue, so no job is stranded.
+      if (!this.#draining) this.#draining = this.#drain();
     });
   }
 
@@ -104,11 +105,15 @@ export class GroupWriter {
   }
 
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
-      // Let concurrent requests enqueue, or every batch holds a single job.
-      await new Promise((r) => setTimeout(r, 0));
-      const batch = this.#queue.splice(0, this.#maxBatch);
-      await this.#runBatch(batch);
+    try {
+      while (this.#queue.length > 0) {
+        // Let concurrent requests enqueue, or every batch holds a single job.
+        await new Promise((r) => setTimeout(r, 0));
+        const batch = this.#queue.splice(0, this.#maxBatch);
+        await this.#runBatch(batch);
+      }
+    } finally {
+      this.#draining = null;
     }
   }
 
