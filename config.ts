@@ -36,7 +36,40 @@ const EnvSchema = z.object({
   ALLOW_OPEN: flag("0"),
   DEMO_DATA: flag("1"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  PROTECT_READS: flag("0"),
+  PROTECT_ORDERING: flag("0"),
+  CORS_ORIGINS: z.string().trim().default("").transform((v, ctx) => {
+    const list = v.split(",").map((o) => o.trim()).filter(Boolean);
+    for (const o of list) {
+      if (!isOrigin(o)) {
+        ctx.addIssue({
+          code: "custom",
+          message:
+            `expected comma-separated origins like https://pos.example:8443, not "${o}"`,
+        });
+        return z.NEVER;
+      }
+    }
+    return list;
+  }),
+  RATE_LIMIT_WRITES_PER_MIN: int(0, 1_000_000, 0),
 });
+
+function isOrigin(o: string): boolean {
+  try {
+    const u = new URL(o);
+    return /^https?:$/.test(u.protocol) && u.origin === o;
+  } catch {
+    return false;
+  }
+}
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|\[::1\])$/i;
+
+/** Whether `host` only accepts connections from this machine. */
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.test(host);
+}
 
 /** Validated settings. */
 export interface Config {
@@ -55,6 +88,14 @@ export interface Config {
   /** Seed the demo menu into an empty database at start. */
   demoData: boolean;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** With tokens set, API reads (not pages, assets, /health) need staff. */
+  protectReads: boolean;
+  /** With tokens set, placing orders needs staff. */
+  protectOrdering: boolean;
+  /** Origins allowed to call the API from a browser; empty means CORS off. */
+  corsOrigins: string[];
+  /** Writes per minute per client address; 0 means no limit. */
+  rateLimitWritesPerMin: number;
 }
 
 /** A configuration value that stops start-up; the message is one line naming it. */
@@ -75,6 +116,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(`Invalid ${name}: ${issue.message}${got}`);
   }
   const e = parsed.data;
+  checkTokens(e);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -89,7 +131,35 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     allowOpen: e.ALLOW_OPEN,
     demoData: e.DEMO_DATA,
     logLevel: e.LOG_LEVEL,
+    protectReads: e.PROTECT_READS,
+    protectOrdering: e.PROTECT_ORDERING,
+    corsOrigins: e.CORS_ORIGINS,
+    rateLimitWritesPerMin: e.RATE_LIMIT_WRITES_PER_MIN,
   };
+}
+
+/** Token rules that span variables; each failure is one line naming the variable. */
+function checkTokens(e: z.output<typeof EnvSchema>): void {
+  for (const name of ["ADMIN_TOKEN", "STAFF_TOKEN"] as const) {
+    if (e[name] !== undefined && /\s/.test(e[name])) {
+      throw new ConfigError(`Invalid ${name}: must not contain whitespace`);
+    }
+  }
+  if (e.STAFF_TOKEN !== undefined && e.ADMIN_TOKEN === undefined) {
+    throw new ConfigError(
+      "Invalid STAFF_TOKEN: set ADMIN_TOKEN as well, or no one could administer the menu, inventory and machines",
+    );
+  }
+  if (e.STAFF_TOKEN !== undefined && e.STAFF_TOKEN === e.ADMIN_TOKEN) {
+    throw new ConfigError("Invalid STAFF_TOKEN: must differ from ADMIN_TOKEN");
+  }
+  if (
+    !isLoopback(e.HOST) && e.ADMIN_TOKEN === undefined && !e.ALLOW_OPEN
+  ) {
+    throw new ConfigError(
+      `Invalid HOST: refusing to listen on non-loopback "${e.HOST}" with no ADMIN_TOKEN/STAFF_TOKEN set; set tokens, or ALLOW_OPEN=1 to run open on purpose`,
+    );
+  }
 }
 
 /** Reads the process environment. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConfigError, loadConfig } from "./config.ts";
+import { ConfigError, isLoopback, loadConfig } from "./config.ts";
 
 Deno.test("loadConfig() fills every default from an empty environment", () => {
   const c = loadConfig({});
@@ -42,4 +42,71 @@ Deno.test("loadConfig() accepts every supported database URL", () => {
   ) {
     assert.equal(loadConfig({ DATABASE_URL: url }).databaseUrl, url);
   }
+});
+
+Deno.test("loadConfig() parses the hardening settings", () => {
+  const d = loadConfig({});
+  assert.deepEqual(d.corsOrigins, []);
+  assert.equal(d.rateLimitWritesPerMin, 0);
+  assert.equal(d.protectReads, false);
+  assert.equal(d.protectOrdering, false);
+  const c = loadConfig({
+    CORS_ORIGINS: "https://pos.example, http://127.0.0.1:5173",
+    RATE_LIMIT_WRITES_PER_MIN: "120",
+    PROTECT_READS: "1",
+    PROTECT_ORDERING: "true",
+    ADMIN_TOKEN: "admin-secret",
+    STAFF_TOKEN: "staff-secret",
+  });
+  assert.deepEqual(c.corsOrigins, [
+    "https://pos.example",
+    "http://127.0.0.1:5173",
+  ]);
+  assert.equal(c.rateLimitWritesPerMin, 120);
+  assert.equal(c.protectReads, true);
+  assert.equal(c.protectOrdering, true);
+  assert.equal(c.adminToken, "admin-secret");
+});
+
+Deno.test("loadConfig() rejects bad hardening values naming the variable", () => {
+  for (
+    const [env, name] of [
+      [{ CORS_ORIGINS: "*" }, "CORS_ORIGINS"],
+      [{ CORS_ORIGINS: "https://a.example/path" }, "CORS_ORIGINS"],
+      [{ CORS_ORIGINS: "ftp://a.example" }, "CORS_ORIGINS"],
+      [{ RATE_LIMIT_WRITES_PER_MIN: "-5" }, "RATE_LIMIT_WRITES_PER_MIN"],
+      [{ RATE_LIMIT_WRITES_PER_MIN: "lots" }, "RATE_LIMIT_WRITES_PER_MIN"],
+      [{ PROTECT_READS: "maybe" }, "PROTECT_READS"],
+      [{ STAFF_TOKEN: "staff-only" }, "STAFF_TOKEN"],
+      [{ ADMIN_TOKEN: "same", STAFF_TOKEN: "same" }, "STAFF_TOKEN"],
+      [{ ADMIN_TOKEN: "two words" }, "ADMIN_TOKEN"],
+    ] as const
+  ) {
+    assert.throws(() => loadConfig(env), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, new RegExp(`^Invalid ${name}: `));
+      assert.equal(e.message.includes("\n"), false);
+      return true;
+    });
+  }
+});
+
+Deno.test("loadConfig() refuses an open non-loopback HOST unless ALLOW_OPEN=1", () => {
+  assert.throws(
+    () => loadConfig({ HOST: "0.0.0.0" }),
+    /^ConfigError: Invalid HOST: refusing to listen on non-loopback "0\.0\.0\.0".*ALLOW_OPEN=1/,
+  );
+  assert.equal(
+    loadConfig({ HOST: "0.0.0.0", ALLOW_OPEN: "1" }).allowOpen,
+    true,
+  );
+  assert.equal(
+    loadConfig({ HOST: "0.0.0.0", ADMIN_TOKEN: "t0ken" }).host,
+    "0.0.0.0",
+  );
+  for (const host of ["127.0.0.1", "localhost", "::1", "127.1.2.3"]) {
+    assert.equal(loadConfig({ HOST: host }).host, host);
+  }
+  assert.equal(isLoopback("192.168.1.10"), false);
+  assert.equal(isLoopback("localhost.evil.example"), false);
 });
