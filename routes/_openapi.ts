@@ -27,8 +27,31 @@ export const IDEMPOTENCY_HEADER = {
     "1-255 visible ASCII characters. A replay answers the stored response with Idempotent-Replayed: true; the same key with another body is a 422.",
 };
 
-const schemaOf = (s: z.ZodType, io: "input" | "output") =>
-  z.toJSONSchema(s, { io, unrepresentable: "any", target: "draft-2020-12" });
+/** Named schemas hoisted out of every operation into `components.schemas`. */
+const components: Record<string, unknown> = {};
+
+function hoist(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(hoist);
+  if (node === null || typeof node !== "object") return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (k === "$schema") continue;
+    if (k === "$defs") {
+      for (const [name, def] of Object.entries(v as Record<string, unknown>)) {
+        components[name] = hoist(def);
+      }
+      continue;
+    }
+    out[k] = k === "$ref" && typeof v === "string"
+      ? v.replace("#/$defs/", "#/components/schemas/")
+      : hoist(v);
+  }
+  return out;
+}
+
+function schemaOf(s: z.ZodType, io: "input" | "output") {
+  return hoist(z.toJSONSchema(s, { io, unrepresentable: "any", target: "draft-2020-12" }));
+}
 
 function parameters(op: OpDoc) {
   const params: unknown[] = [];
@@ -119,5 +142,6 @@ export function openApiDocument(ops: OpDoc[], info: { version: string }) {
         "Restaurant order backbone: native API, Bistro92 table-order API and vending orchestrator API. Errors: {error:{code,message,details}}.",
     },
     paths,
+    components: { schemas: components },
   };
 }

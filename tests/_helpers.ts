@@ -111,3 +111,30 @@ export async function addItem(
   });
   return item.id;
 }
+
+/** What `testEachBackend` hands each test: an app over a fresh database. */
+export type TestCtx = Awaited<ReturnType<typeof testApp>>;
+
+/** Registers `fn` once per backend, each run on a fresh database; skips are visible. */
+export function testEachBackend(
+  name: string,
+  fn: (t: TestCtx) => Promise<void>,
+  over: Partial<Config> = {},
+): void {
+  for (const backend of backends()) {
+    Deno.test({
+      name: `[${backend.name}] ${name}${
+        backend.skip ? ` (skipped: ${backend.skip})` : ""
+      }`,
+      ignore: backend.skip !== undefined,
+      async fn() {
+        const t = await testApp(backend, over);
+        try {
+          await fn(t);
+        } finally {
+          await t.cleanup();
+        }
+      },
+    });
+  }
+}
