@@ -24,14 +24,27 @@ import { type OpDoc, openApiDocument } from "./routes/_openapi.ts";
 import { healthDocs, healthRoutes, VERSION } from "./routes/health.ts";
 import { inventoryDocs, inventoryRoutes } from "./routes/inventory.ts";
 import { kitchenDocs, kitchenRoutes } from "./routes/kitchen.ts";
+import {
+  bistroDocs,
+  bistroRoutes,
+  bistroSocketRoutes,
+} from "./routes/bistro.ts";
+import { pageRoutes } from "./routes/pages.ts";
 import { menuDocs, menuRoutes } from "./routes/menu.ts";
 import { orderDocs, orderRoutes } from "./routes/orders.ts";
 import { serveFile } from "./routes/static.ts";
+import { requireRoles } from "./routes/_auth.ts";
+import { Logger, type LogSink, requestLog, stderrSink } from "./routes/_log.ts";
+import { cors, rateLimitWrites, securityHeaders } from "./routes/_security.ts";
 
 /** What `createApp` needs; tests build it from literals. */
 export interface CreateAppOptions {
   config: Config;
   store: Store;
+  /** Where JSON log lines go; default: warnings and errors to stderr. */
+  log?: LogSink;
+  /** Aborted when the server shuts down; long-lived streams end on it. */
+  shutdown?: AbortSignal;
 }
 
 const STATUS: [new (...a: never[]) => DomainError, ContentfulStatusCode][] = [
@@ -69,14 +82,7 @@ function onError(e: Error, c: Context) {
     }
     return c.json(errorBody(e.code, e.message, e.details), statusOf(e));
   }
-  console.error(JSON.stringify({
-    level: "error",
-    msg: "unhandled error",
-    request_id: requestId,
-    method: c.req.method,
-    path: c.req.path,
-    error: String(e?.stack ?? e),
-  }));
+  // The request log middleware writes the stack (see routes/_log.ts).
   return c.json(
     errorBody(
       "internal_error",
@@ -97,12 +103,16 @@ export function allDocs(): OpDoc[] {
     ...orderDocs,
     ...kitchenDocs,
     ...inventoryDocs,
+    ...bistroDocs,
   ];
 }
 
 /** Builds the whole HTTP application over one store. */
-export function createApp({ config, store }: CreateAppOptions) {
-  const deps: AppDeps = { config, store, inflight: new InFlight() };
+export function createApp(
+  { config, store, log, shutdown }: CreateAppOptions,
+) {
+  const deps: AppDeps = { config, store, inflight: new InFlight(), shutdown };
+  const logger = new Logger(log ? config.logLevel : "warn", log ?? stderrSink);
   const app = new Hono<{ Variables: { requestId: string } }>();
   app.use(async (c, next) => {
     const incoming = c.req.header("x-request-id");
@@ -113,6 +123,11 @@ export function createApp({ config, store }: CreateAppOptions) {
     await next();
     c.res.headers.set("X-Request-Id", id);
   });
+  app.use(requestLog(logger));
+  app.use(securityHeaders());
+  app.use(cors(config.corsOrigins));
+  app.use(rateLimitWrites(config.rateLimitWritesPerMin));
+  app.use(requireRoles(config));
   app.onError(onError);
   app.notFound((c) =>
     c.json(
@@ -126,6 +141,9 @@ export function createApp({ config, store }: CreateAppOptions) {
   app.route("/orders", orderRoutes(deps));
   app.route("/kitchen", kitchenRoutes(deps));
   app.route("/inventory", inventoryRoutes(deps));
+  app.route("/api", bistroRoutes(deps));
+  app.route("/ws", bistroSocketRoutes(deps));
+  app.route("/", pageRoutes(deps));
 
   const doc = openApiDocument(allDocs(), { version: VERSION });
   app.get("/openapi.json", (c) => c.json(doc));

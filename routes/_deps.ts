@@ -8,4 +8,6 @@ export interface AppDeps {
   config: Config;
   store: Store;
   inflight: InFlight;
+  /** Aborted when the server shuts down: SSE/WebSocket routes end their streams on it. */
+  shutdown?: AbortSignal;
 }
