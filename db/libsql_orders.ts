@@ -36,10 +36,10 @@ async function takeStock(
   quantity: number,
 ): Promise<void> {
   const rows = await tx.all(
-    `UPDATE menu_items SET stock = stock - ?1,
-       available = CASE WHEN stock - ?1 = 0 THEN 0 ELSE available END, updated_at = ?2
-     WHERE id = ?3 AND stock >= ?1 RETURNING *`,
-    [quantity, tx.now, item.id],
+    `UPDATE menu_items SET stock = stock - ?,
+       available = CASE WHEN stock - ? = 0 THEN 0 ELSE available END, updated_at = ?
+     WHERE id = ? AND stock >= ? RETURNING *`,
+    [quantity, quantity, tx.now, item.id, quantity],
   );
   const row = rows[0];
   if (!row) throw outOfStock(item, item.stock ?? 0, quantity);

@@ -1,5 +1,6 @@
 /** The libSQL Store: one group-commit writer connection, one reader connection. */
-import { type Client, createClient, type InArgs } from "@libsql/client";
+import { createClient, type InArgs } from "@libsql/client";
+import { openNative } from "./libsql_native.ts";
 import { ConflictError, NotFoundError } from "../domain/errors.ts";
 import type {
   FeedEvent,
@@ -48,15 +49,29 @@ function duplicateName(kind: string, name: string): ConflictError {
   );
 }
 
-/** Opens (and migrates) a libSQL database at a `file:` URL. */
+/** One libSQL connection as `Sql`, and how to close it. */
+export interface Connection {
+  sql: Sql;
+  close(): void;
+}
+
+function connect(url: string, authToken?: string): Connection {
+  if (url.startsWith("file:")) return openNative(url.slice("file:".length));
+  const client = createClient({ url, authToken });
+  return { sql: sqlOf(client), close: () => client.close() };
+}
+
+/** Opens (and migrates) a libSQL database: `file:` natively, other URLs through the client. */
 export async function openLibsqlStore(
   url: string,
   opts: LibsqlOptions = {},
 ): Promise<LibsqlStore> {
-  const path = url.replace(/^file:/, "");
-  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
-  if (dir) await Deno.mkdir(dir, { recursive: true });
-  const writerClient = createClient({ url, authToken: opts.authToken });
+  if (url.startsWith("file:")) {
+    const path = url.slice("file:".length);
+    const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : "";
+    if (dir) await Deno.mkdir(dir, { recursive: true });
+  }
+  const writer = connect(url, opts.authToken);
   for (
     const p of [
       "journal_mode = WAL",
@@ -65,11 +80,11 @@ export async function openLibsqlStore(
       "busy_timeout = 0",
     ]
   ) {
-    await writerClient.execute(`PRAGMA ${p}`);
+    await writer.sql.all(`PRAGMA ${p}`);
   }
-  await migrate(sqlOf(writerClient));
-  const readerClient = createClient({ url, authToken: opts.authToken });
-  return new LibsqlStore(writerClient, readerClient, opts);
+  await migrate(writer.sql);
+  const reader = connect(url, opts.authToken);
+  return new LibsqlStore(writer, reader, opts);
 }
 
 /** Store on an embedded libSQL file. */
@@ -78,22 +93,23 @@ export class LibsqlStore implements Store {
   #writer: GroupWriter;
   #read: Sql;
   #listeners = new Set<() => void>();
+  #closed = false;
 
   /**
-   * @param writerClient the only connection that writes
-   * @param readerClient the connection every read uses
+   * @param writer the only connection that writes
+   * @param reader the connection every read uses
    * @param opts batch size
    */
   constructor(
-    writerClient: Client,
-    readonly readerClient: Client,
+    readonly writer: Connection,
+    readonly reader: Connection,
     opts: LibsqlOptions = {},
   ) {
-    this.#writer = new GroupWriter(writerClient, {
+    this.#writer = new GroupWriter(writer.sql, {
       maxBatch: opts.maxBatch,
       onEvents: () => this.#listeners.forEach((l) => l()),
     });
-    this.#read = sqlOf(readerClient);
+    this.#read = reader.sql;
   }
 
   /** Runs `fn` as one job of the group-commit writer. */
@@ -362,8 +378,10 @@ export class LibsqlStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     await this.#writer.close();
-    this.#writer.client.close();
-    this.readerClient.close();
+    this.writer.close();
+    this.reader.close();
   }
 }

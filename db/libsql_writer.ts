@@ -65,11 +65,11 @@ export class GroupWriter {
   #onEvents: () => void;
 
   /**
-   * @param client the one connection that writes
+   * @param sql the one connection that writes
    * @param opts batch size, event callback, lock wait
    */
-  constructor(readonly client: Client, opts: WriterOptions = {}) {
-    this.#sql = sqlOf(client);
+  constructor(sql: Sql, opts: WriterOptions = {}) {
+    this.#sql = sql;
     this.#maxBatch = opts.maxBatch ?? 512;
     this.#busyWaitMs = opts.busyWaitMs ?? 5000;
     this.#onEvents = opts.onEvents ?? (() => {});
