@@ -33,6 +33,13 @@ import { pageRoutes } from "./routes/pages.ts";
 import { menuDocs, menuRoutes } from "./routes/menu.ts";
 import { orderDocs, orderRoutes } from "./routes/orders.ts";
 import { serveFile } from "./routes/static.ts";
+import { openVending } from "./db/vending_open.ts";
+import { orchestratorDocs, orchestratorRoutes } from "./routes/orchestrator.ts";
+import {
+  vendingDocs,
+  vendingMachineRoutes,
+  vendingProductRoutes,
+} from "./routes/vending.ts";
 import { requireRoles } from "./routes/_auth.ts";
 import { Logger, type LogSink, requestLog, stderrSink } from "./routes/_log.ts";
 import { cors, rateLimitWrites, securityHeaders } from "./routes/_security.ts";
@@ -104,6 +111,8 @@ export function allDocs(): OpDoc[] {
     ...kitchenDocs,
     ...inventoryDocs,
     ...bistroDocs,
+    ...vendingDocs,
+    ...orchestratorDocs,
   ];
 }
 
@@ -111,7 +120,13 @@ export function allDocs(): OpDoc[] {
 export function createApp(
   { config, store, log, shutdown }: CreateAppOptions,
 ) {
-  const deps: AppDeps = { config, store, inflight: new InFlight(), shutdown };
+  const deps: AppDeps = {
+    config,
+    store,
+    inflight: new InFlight(),
+    shutdown,
+    vending: openVending(store, config),
+  };
   const logger = new Logger(log ? config.logLevel : "warn", log ?? stderrSink);
   const app = new Hono<{ Variables: { requestId: string } }>();
   app.use(async (c, next) => {
@@ -142,6 +157,9 @@ export function createApp(
   app.route("/kitchen", kitchenRoutes(deps));
   app.route("/inventory", inventoryRoutes(deps));
   app.route("/api", bistroRoutes(deps));
+  app.route("/api/vending-machines", vendingMachineRoutes(deps));
+  app.route("/api/products", vendingProductRoutes(deps));
+  app.route("/api/orchestrator", orchestratorRoutes(deps));
   app.route("/ws", bistroSocketRoutes(deps));
   app.route("/", pageRoutes(deps));
 

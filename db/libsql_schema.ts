@@ -68,6 +68,31 @@ export const LIBSQL_MIGRATIONS: Migration[] = [{
       PRIMARY KEY (scope, key))`,
     `CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)`,
   ],
+}, {
+  version: 2,
+  name: "vending",
+  statements: [
+    // busy_until / claimed_at (epoch ms) are leases: a passed one means idle.
+    `CREATE TABLE vending_machines (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      name TEXT NOT NULL,
+      status TEXT NOT NULL DEFAULT 'idle'
+        CHECK (status IN ('idle', 'choose_product', 'processing')),
+      usage_count INTEGER NOT NULL DEFAULT 0 CHECK (usage_count >= 0),
+      busy_until INTEGER,
+      claimed_at INTEGER,
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL,
+      CHECK (status <> 'processing' OR busy_until IS NOT NULL),
+      CHECK (status <> 'choose_product' OR claimed_at IS NOT NULL))`,
+    `CREATE INDEX vending_machines_status ON vending_machines (status, usage_count, id)`,
+    `CREATE TABLE vending_products (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      name TEXT NOT NULL COLLATE NOCASE UNIQUE,
+      stock INTEGER NOT NULL CHECK (stock >= 0),
+      created_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL)`,
+  ],
 }];
 
 /** Applies every migration not yet recorded, each in its own transaction. */
