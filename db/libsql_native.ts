@@ -6,6 +6,7 @@
  */
 import Database from "libsql";
 import type { InArgs, Row } from "@libsql/client";
+import { UnavailableError } from "../domain/errors.ts";
 import type { Sql } from "./libsql_writer.ts";
 
 type Statement = ReturnType<Database.Database["prepare"]>;
@@ -28,6 +29,7 @@ export function openNative(path: string): { sql: Sql; close(): void } {
   const db = new Database(path);
   const cache = new Map<string, Prepared>();
   const prepare = (source: string): Prepared => {
+    if (!db.open) throw new UnavailableError("The database is closed");
     let p = cache.get(source);
     if (!p) {
       const stmt = db.prepare(source);

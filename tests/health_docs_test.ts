@@ -104,3 +104,27 @@ test("the demo menu seeds once; items 1 and 2 take the original test's order", a
   assert.equal((await t.store.getMenuItem(1))?.name, "Margherita Pizza");
   assert.ok((await t.store.listInventory()).length > 0);
 });
+
+test("a failing database gives a 5xx with a request id and no driver text", async (t) => {
+  await t.store.close();
+  t.store.close = () => Promise.resolve();
+  for (
+    const [method, url, body] of [["GET", "/menu", undefined], [
+      "POST",
+      "/orders",
+      { items: [{ menu_item_id: 1, quantity: 1 }] },
+    ]] as const
+  ) {
+    const res = await t.app.request(url, jsonReq(method, body));
+    assert.ok(res.status >= 500, `${method} ${url}: ${res.status}`);
+    const id = res.headers.get("x-request-id");
+    assert.ok(id);
+    const text = await res.text();
+    assert.ok(
+      !/sqlite|libsql|postgres|select|insert|\.ts:\d+|Error:/i.test(text),
+      text,
+    );
+    const err = JSON.parse(text).error;
+    if (res.status === 500) assert.equal(err.details.request_id, id);
+  }
+});
