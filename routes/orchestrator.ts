@@ -74,11 +74,11 @@ export function orchestratorRoutes(
   app.onError(laravelErrors);
   return app
     .post("/start-work", async (c) => {
-      const { wait_ms } = requireFields(c.req.query(), WAIT_RULES);
-      const machine = await vending.startWork({
-        waitMs: wait_ms ?? 0,
-        signal: abortOf(c, shutdown),
-      });
+      const waitMs = requireFields(c.req.query(), WAIT_RULES).wait_ms ?? 0;
+      // Only a waiting call watches for the client leaving.
+      const machine = await vending.startWork(
+        waitMs > 0 ? { waitMs, signal: abortOf(c, shutdown) } : {},
+      );
       return c.json({
         message: "Machine selected and moved to choose_product state.",
         machine: machineJson(machine),
