@@ -207,6 +207,17 @@ export class LibsqlVending implements VendingStore {
     });
   }
 
+  clear(): Promise<void> {
+    return this.store.write(async (tx) => {
+      await tx.run("DELETE FROM vending_machines");
+      await tx.run("DELETE FROM vending_products");
+      await tx.run(
+        "DELETE FROM sqlite_sequence WHERE name IN ('vending_machines', 'vending_products')",
+      );
+      await tx.event("vending.cleared", {});
+    });
+  }
+
   startWork(opts: StartWorkOptions = {}): Promise<MachineRecord> {
     return this.#queue.startWork(opts);
   }

@@ -50,6 +50,7 @@ function unavailable(backend: string): VendingStore {
     deleteProduct: fail,
     startWork: fail,
     chooseProduct: fail,
+    clear: fail,
     close: () => Promise.resolve(),
   };
 }

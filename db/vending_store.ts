@@ -50,6 +50,9 @@ export interface VendingStore {
     opts?: { idempotency?: IdemKey | null },
   ): Promise<PurchaseResult>;
 
+  /** Deletes every machine and product and restarts their ids (`deno task seed:vending`). */
+  clear(): Promise<void>;
+
   /** Ends every pending wait; the underlying Store stays open. */
   close(): Promise<void>;
 }
