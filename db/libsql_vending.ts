@@ -5,14 +5,12 @@
  * and stock cannot oversell. Reads use the reader connection and apply
  * leases on the fly.
  */
-import type { Row } from "@libsql/client";
 import type { IdemKey } from "../domain/idempotency.ts";
 import {
   type ChooseInput,
   type LeaseTimes,
   machineJson,
   type MachineRecord,
-  type MachineStatus,
   type Product,
   productJson,
   purchaseJson,
@@ -31,6 +29,7 @@ import {
   notChoosing,
 } from "../domain/vending_rules.ts";
 import { idempotent } from "./libsql_idempotency.ts";
+import { numOrNull, toMachine, toProduct } from "./libsql_vending_rows.ts";
 import type { LibsqlStore } from "./libsql_store.ts";
 import type { Sql, WriteTx } from "./libsql_writer.ts";
 import { MachineQueue } from "./vending_waiters.ts";
@@ -39,36 +38,6 @@ import type {
   StartWorkOptions,
   VendingStore,
 } from "./vending_store.ts";
-
-const num = (v: unknown) => Number(v);
-const numOrNull = (
-  v: unknown,
-) => (v === null || v === undefined ? null : Number(v));
-
-/** Maps a `vending_machines` row (as stored, leases not applied). */
-export function toMachine(r: Row): MachineRecord {
-  return {
-    id: num(r.id),
-    name: String(r.name),
-    status: String(r.status) as MachineStatus,
-    usageCount: num(r.usage_count),
-    busyUntil: numOrNull(r.busy_until),
-    claimedAt: numOrNull(r.claimed_at),
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
-  };
-}
-
-/** Maps a `vending_products` row. */
-export function toProduct(r: Row): Product {
-  return {
-    id: num(r.id),
-    name: String(r.name),
-    stock: num(r.stock),
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
-  };
-}
 
 const isUnique = (e: unknown) =>
   /UNIQUE constraint failed/i.test(String((e as Error)?.message));
