@@ -1,0 +1,121 @@
+/** Row mapping and read queries for PostgreSQL; used by the pool and inside transactions. */
+import type { Row, Sql, TransactionSql } from "postgres";
+import type { OrderStatus } from "../domain/order_status.ts";
+import type {
+  FeedEvent,
+  InventoryItem,
+  MenuItem,
+  Order,
+  OrderLine,
+  OrderSource,
+} from "../domain/types.ts";
+
+/** Either the pool or a transaction: both run tagged-template SQL. */
+export type Q = Sql | TransactionSql;
+
+const ms = (v: unknown) => (v as Date).getTime();
+const numOrNull = (v: unknown) => (v === null ? null : Number(v));
+const strOrNull = (v: unknown) => (v === null ? null : String(v));
+
+/** Maps a `menu_items` row. */
+export function toMenuItem(r: Row): MenuItem {
+  return {
+    id: Number(r.id),
+    name: r.name,
+    description: r.description,
+    priceCents: Number(r.price_cents),
+    category: r.category,
+    available: r.available === true,
+    stock: numOrNull(r.stock),
+    createdAt: ms(r.created_at),
+    updatedAt: ms(r.updated_at),
+  };
+}
+
+/** Maps an `inventory_items` row. */
+export function toInventoryItem(r: Row): InventoryItem {
+  return {
+    id: Number(r.id),
+    name: r.name,
+    quantity: Number(r.quantity),
+    unit: r.unit,
+    lowThreshold: numOrNull(r.low_threshold),
+    createdAt: ms(r.created_at),
+    updatedAt: ms(r.updated_at),
+  };
+}
+
+/** Maps an `events` row (`data` arrives parsed: the column is json). */
+export function toEvent(r: Row): FeedEvent {
+  return {
+    id: Number(r.id),
+    type: r.type,
+    data: r.data,
+    createdAt: ms(r.created_at),
+  };
+}
+
+function toLine(r: Row): OrderLine {
+  return {
+    id: Number(r.id),
+    menuItemId: numOrNull(r.menu_item_id),
+    name: r.name,
+    quantity: Number(r.quantity),
+    unitPriceCents: numOrNull(r.unit_price_cents),
+    notes: strOrNull(r.notes),
+  };
+}
+
+/** Maps an `orders` row plus its lines. */
+export function toOrder(r: Row, lines: OrderLine[]): Order {
+  return {
+    id: Number(r.id),
+    status: r.status as OrderStatus,
+    customerName: strOrNull(r.customer_name),
+    table: strOrNull(r.table_label),
+    notes: strOrNull(r.notes),
+    totalCents: Number(r.total_cents),
+    version: Number(r.version),
+    source: r.source as OrderSource,
+    items: lines,
+    createdAt: ms(r.created_at),
+    updatedAt: ms(r.updated_at),
+  };
+}
+
+/** Attaches the lines of `rows` (orders, in the order given). */
+export async function withLines(q: Q, rows: readonly Row[]): Promise<Order[]> {
+  if (rows.length === 0) return [];
+  const ids = rows.map((r) => Number(r.id));
+  const lineRows = await q`
+    SELECT * FROM order_items WHERE order_id = ANY(${ids}::bigint[]) ORDER BY id`;
+  const byOrder = new Map<number, OrderLine[]>();
+  for (const l of lineRows) {
+    const id = Number(l.order_id);
+    const list = byOrder.get(id) ?? [];
+    list.push(toLine(l));
+    byOrder.set(id, list);
+  }
+  return rows.map((r) => toOrder(r, byOrder.get(Number(r.id)) ?? []));
+}
+
+/** Loads one order with its lines; `lock` takes the row for update. */
+export async function selectOrder(
+  q: Q,
+  id: number,
+  opts: { lock?: boolean } = {},
+): Promise<Order | null> {
+  const rows = opts.lock
+    ? await q`SELECT * FROM orders WHERE id = ${id} FOR UPDATE`
+    : await q`SELECT * FROM orders WHERE id = ${id}`;
+  return (await withLines(q, rows))[0] ?? null;
+}
+
+/** Loads one menu item. */
+export async function selectMenuItem(
+  q: Q,
+  id: number,
+): Promise<MenuItem | null> {
+  const [row] = await q`SELECT * FROM menu_items WHERE id = ${id}`;
+  return row ? toMenuItem(row) : null;
+}

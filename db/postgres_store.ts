@@ -1,0 +1,334 @@
+/**
+ * The PostgreSQL Store: a pool of 10–20 connections, one transaction per
+ * write, and a dedicated LISTEN connection that fans events out across
+ * instances sharing one database.
+ */
+import type { Sql } from "postgres";
+import { ConflictError, NotFoundError } from "../domain/errors.ts";
+import { inventoryAfter, isLow } from "../domain/inventory.ts";
+import type {
+  FeedEvent,
+  InventoryChange,
+  InventoryInput,
+  InventoryItem,
+  MenuItem,
+  MenuItemInput,
+  MenuItemPatch,
+  NewOrder,
+  Order,
+  OrderQuery,
+  Placed,
+} from "../domain/types.ts";
+import { inventoryJson, menuItemJson, orderJson } from "../domain/wire.ts";
+import { PgEventFanout } from "./postgres_listen.ts";
+import { idempotent } from "./postgres_idempotency.ts";
+import { insertOrder, updateOrderStatus } from "./postgres_orders.ts";
+import {
+  selectMenuItem,
+  selectOrder,
+  toEvent,
+  toInventoryItem,
+  toMenuItem,
+  withLines,
+} from "./postgres_rows.ts";
+import { migratePostgres } from "./postgres_schema.ts";
+import {
+  createPool,
+  isUniqueViolation,
+  type PgPoolOptions,
+  pgRead,
+  type PgTx,
+  runTransaction,
+} from "./postgres_tx.ts";
+import type { MenuQuery, PlaceOptions, Store } from "./store.ts";
+
+export type { PgTx } from "./postgres_tx.ts";
+export { idempotent } from "./postgres_idempotency.ts";
+
+/** Options of a PostgreSQL store. */
+export type PostgresOptions = PgPoolOptions;
+
+function duplicateName(kind: string, name: string): ConflictError {
+  return new ConflictError(
+    "duplicate_name",
+    `${kind} "${name}" already exists`,
+    { name },
+  );
+}
+
+/** Opens a pool on `url`, applies migrations and starts listening for other instances' events. */
+export async function openPostgresStore(
+  url: string,
+  opts: PostgresOptions = {},
+): Promise<PostgresStore> {
+  const sql = createPool(url, opts);
+  try {
+    await pgRead(() => migratePostgres(sql));
+    const store = new PostgresStore(sql);
+    await store.fanout.start();
+    return store;
+  } catch (e) {
+    await sql.end({ timeout: 1 });
+    throw e;
+  }
+}
+
+/** Store on PostgreSQL. Other `db/postgres_*.ts` modules build on `sql`, `transaction` and `read`. */
+export class PostgresStore implements Store {
+  readonly backend = "postgres" as const;
+  /** Local commits and other instances' NOTIFYs reach `onEvents` listeners through this. */
+  readonly fanout: PgEventFanout;
+
+  /** @param sql the pool (from `createPool`), owned and ended by this store */
+  constructor(readonly sql: Sql) {
+    this.fanout = new PgEventFanout(sql);
+  }
+
+  /**
+   * Runs `fn` in one transaction: `tx.sql` for queries, `tx.event(type, data)`
+   * to append to the event log (inserted with NOTIFY just before COMMIT).
+   * Retries deadlocks; driver errors become domain errors (503 when the
+   * database is unreachable, 409 for constraint violations).
+   */
+  transaction<T>(fn: (tx: PgTx) => Promise<T>): Promise<T> {
+    return runTransaction(this.sql, fn, {
+      origin: this.fanout.origin,
+      onEvents: () => this.fanout.fire(),
+    });
+  }
+
+  /** Runs a read on the pool, translating driver errors. */
+  read<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+    return pgRead(() => fn(this.sql));
+  }
+
+  async ping(): Promise<number> {
+    const t = performance.now();
+    await this.read((sql) => sql`SELECT 1`);
+    return performance.now() - t;
+  }
+
+  listMenu(q: MenuQuery = {}): Promise<MenuItem[]> {
+    return this.read(async (sql) => {
+      const rows = await sql`
+        SELECT * FROM menu_items WHERE true
+        ${
+        q.category !== undefined
+          ? sql`AND lower(category) = lower(${q.category})`
+          : sql``
+      }
+        ${
+        q.available !== undefined ? sql`AND available = ${q.available}` : sql``
+      }
+        ORDER BY category COLLATE "C", lower(name) COLLATE "C", id`;
+      return rows.map(toMenuItem);
+    });
+  }
+
+  getMenuItem(id: number): Promise<MenuItem | null> {
+    return this.read((sql) => selectMenuItem(sql, id));
+  }
+
+  createMenuItem(input: MenuItemInput): Promise<MenuItem> {
+    return this.transaction(async (tx) => {
+      try {
+        const [row] = await tx.sql`
+          INSERT INTO menu_items (name, description, price_cents, category, available,
+            stock, created_at, updated_at)
+          VALUES (${input.name}, ${input.description}, ${input.priceCents},
+            ${input.category}, ${input.available}, ${input.stock}, ${tx.now}, ${tx.now})
+          RETURNING *`;
+        const item = toMenuItem(row!);
+        await tx.event("menu.updated", menuItemJson(item));
+        return item;
+      } catch (e) {
+        if (isUniqueViolation(e)) throw duplicateName("Menu item", input.name);
+        throw e;
+      }
+    });
+  }
+
+  updateMenuItem(id: number, patch: MenuItemPatch): Promise<MenuItem> {
+    return this.transaction(async (tx) => {
+      const [old] = await tx.sql`
+        SELECT * FROM menu_items WHERE id = ${id} FOR UPDATE`;
+      if (!old) {
+        throw new NotFoundError(
+          "menu_item_not_found",
+          `Menu item "${id}" does not exist`,
+        );
+      }
+      const next = { ...toMenuItem(old), ...patch };
+      try {
+        const [row] = await tx.sql`
+          UPDATE menu_items SET name = ${next.name}, description = ${next.description},
+            price_cents = ${next.priceCents}, category = ${next.category},
+            available = ${next.available}, stock = ${next.stock}, updated_at = ${tx.now}
+          WHERE id = ${id} RETURNING *`;
+        const item = toMenuItem(row!);
+        await tx.event("menu.updated", menuItemJson(item));
+        return item;
+      } catch (e) {
+        if (isUniqueViolation(e)) throw duplicateName("Menu item", next.name);
+        throw e;
+      }
+    });
+  }
+
+  async placeOrder(input: NewOrder, opts: PlaceOptions = {}): Promise<Placed> {
+    const render = opts.render ?? orderJson;
+    const out = await this.transaction((tx) =>
+      idempotent(tx, opts.idempotency, async () => {
+        const order = await insertOrder(tx, input);
+        return {
+          status: opts.status ?? 200,
+          body: render(order),
+          resourceId: order.id,
+        };
+      })
+    );
+    return {
+      orderId: out.resourceId,
+      status: out.status,
+      body: out.body,
+      replayed: out.replayed,
+    };
+  }
+
+  getOrder(id: number): Promise<Order | null> {
+    return this.read((sql) => selectOrder(sql, id));
+  }
+
+  listOrders(q: OrderQuery): Promise<Order[]> {
+    return this.read(async (sql) => {
+      const rows = await sql`
+        SELECT * FROM orders WHERE true
+        ${
+        q.statuses?.length
+          ? sql`AND status = ANY(${q.statuses}::text[])`
+          : sql``
+      }
+        ${q.before !== undefined ? sql`AND id < ${q.before}` : sql``}
+        ORDER BY id DESC LIMIT ${q.limit}`;
+      return withLines(sql, rows);
+    });
+  }
+
+  listActiveOrders(): Promise<Order[]> {
+    return this.read(async (sql) =>
+      withLines(
+        sql,
+        await sql`SELECT * FROM orders
+          WHERE status IN ('pending', 'in_progress', 'ready') ORDER BY id`,
+      )
+    );
+  }
+
+  setOrderStatus(
+    id: number,
+    status: Order["status"],
+    opts: { ifVersion?: number } = {},
+  ): Promise<Order> {
+    return this.transaction((tx) =>
+      updateOrderStatus(tx, id, status, opts.ifVersion)
+    );
+  }
+
+  listInventory(): Promise<InventoryItem[]> {
+    return this.read(async (sql) =>
+      (await sql`SELECT * FROM inventory_items ORDER BY lower(name) COLLATE "C", id`)
+        .map(toInventoryItem)
+    );
+  }
+
+  createInventoryItem(input: InventoryInput): Promise<InventoryItem> {
+    return this.transaction(async (tx) => {
+      try {
+        const [row] = await tx.sql`
+          INSERT INTO inventory_items (name, quantity, unit, low_threshold, created_at, updated_at)
+          VALUES (${input.name}, ${input.quantity}, ${input.unit}, ${input.lowThreshold},
+            ${tx.now}, ${tx.now})
+          RETURNING *`;
+        const item = toInventoryItem(row!);
+        await tx.event("inventory.updated", inventoryJson(item));
+        if (isLow(item)) await tx.event("inventory.low", inventoryJson(item));
+        return item;
+      } catch (e) {
+        if (isUniqueViolation(e)) {
+          throw duplicateName("Inventory item", input.name);
+        }
+        throw e;
+      }
+    });
+  }
+
+  changeInventory(id: number, change: InventoryChange): Promise<InventoryItem> {
+    return this.transaction(async (tx) => {
+      const [row] = await tx.sql`
+        SELECT * FROM inventory_items WHERE id = ${id} FOR UPDATE`;
+      if (!row) {
+        throw new NotFoundError(
+          "inventory_item_not_found",
+          `Inventory item "${id}" does not exist`,
+        );
+      }
+      const before = toInventoryItem(row);
+      const next = inventoryAfter(before, change);
+      const [updated] = await tx.sql`
+        UPDATE inventory_items SET quantity = ${next.quantity},
+          low_threshold = ${next.lowThreshold}, updated_at = ${tx.now}
+        WHERE id = ${id} RETURNING *`;
+      const item = toInventoryItem(updated!);
+      await tx.event("inventory.updated", inventoryJson(item));
+      if (isLow(item) && !isLow(before)) {
+        await tx.event("inventory.low", inventoryJson(item));
+      }
+      return item;
+    });
+  }
+
+  listEvents(after: number, limit = 1000): Promise<FeedEvent[]> {
+    return this.read(async (sql) =>
+      (await sql`SELECT * FROM events WHERE id > ${after} ORDER BY id LIMIT ${limit}`)
+        .map(toEvent)
+    );
+  }
+
+  lastEventId(): Promise<number> {
+    return this.read(async (sql) => {
+      const [row] = await sql`SELECT COALESCE(MAX(id), 0) AS id FROM events`;
+      return Number(row?.id ?? 0);
+    });
+  }
+
+  onEvents(listener: () => void): () => void {
+    return this.fanout.add(listener);
+  }
+
+  purgeIdempotencyKeys(maxAgeMs: number): Promise<number> {
+    return this.transaction(async (tx) => {
+      const res = await tx.sql`
+        DELETE FROM idempotency_keys
+        WHERE created_at < ${new Date(tx.now.getTime() - maxAgeMs)}`;
+      return res.count;
+    });
+  }
+
+  /** Empties every table but `schema_migrations` and restarts every identity. */
+  wipe(): Promise<void> {
+    return this.transaction(async (tx) => {
+      const tables = await tx.sql`
+        SELECT tablename FROM pg_tables
+        WHERE schemaname = current_schema() AND tablename <> 'schema_migrations'`;
+      if (tables.length === 0) return;
+      await tx.sql`TRUNCATE ${
+        tx.sql(tables.map((t) => t.tablename as string))
+      } RESTART IDENTITY CASCADE`;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.fanout.stop();
+    await this.sql.end({ timeout: 5 });
+  }
+}
