@@ -1,0 +1,103 @@
+/** Where a task sends its load: a given URL, or a server it starts on a throwaway database. */
+import { type Flags, runId, stringFlag } from "./cli.ts";
+import { type ChildServer, startServer } from "./server.ts";
+
+/** A database for a self-started server, and how to throw it away. */
+export interface TaskDatabase {
+  url: string;
+  /** `libsql (temp file)`, `postgres (throwaway cluster)`, … */
+  label: string;
+  cleanup(): Promise<void>;
+}
+
+/** The server a task talks to. */
+export interface Target {
+  url: string;
+  /** Set when the task started the server itself. */
+  server?: ChildServer;
+  /** Human description for reports. */
+  label: string;
+  close(): Promise<void>;
+}
+
+async function throwawayPostgres(): Promise<TaskDatabase> {
+  const pg = await import("../pg.ts");
+  const { default: postgres } = await import("postgres");
+  const cluster = await pg.startCluster({ quiet: true });
+  const name = `forkflow_task_${runId()}`;
+  const admin = postgres(cluster.url, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  const url = cluster.url.replace(/\/[^/]*$/, `/${name}`);
+  return {
+    url,
+    label: `postgres (throwaway cluster, database ${name})`,
+    async cleanup() {
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+      if (!cluster.alreadyRunning) await pg.stopCluster({ quiet: true });
+    },
+  };
+}
+
+/**
+ * Resolves `--database-url`: unset means a libSQL file in a new temp folder,
+ * `pg` a fresh database on the throwaway cluster of `tasks/pg.ts`, anything
+ * else is used as given (and left in place).
+ */
+export async function openDatabase(spec?: string): Promise<TaskDatabase> {
+  if (spec === "pg" || spec === "postgres") return await throwawayPostgres();
+  if (spec) {
+    const label = /^postgres/.test(spec) ? "postgres" : "libsql";
+    return {
+      url: spec,
+      label: `${label} (${redact(spec)})`,
+      async cleanup() {},
+    };
+  }
+  const dir = await Deno.makeTempDir({ prefix: "forkflow-task-" });
+  return {
+    url: `file:${dir}/forkflow.db`,
+    label: "libsql (embedded file in a temp folder)",
+    cleanup: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+/** Hides a password in a database URL. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, "//$1:***@");
+}
+
+/**
+ * `--url` when given; otherwise starts `main.ts` as a child process on
+ * `--database-url` (default a temp libSQL file) with `env`.
+ */
+export async function openTarget(
+  flags: Flags,
+  env: Record<string, string> = {},
+): Promise<Target> {
+  const url = stringFlag(flags, "url");
+  if (url) {
+    return {
+      url: url.replace(/\/$/, ""),
+      label: `external server ${url}`,
+      async close() {},
+    };
+  }
+  const db = await openDatabase(stringFlag(flags, "database-url"));
+  let server: ChildServer;
+  try {
+    server = await startServer({ databaseUrl: db.url, env });
+  } catch (e) {
+    await db.cleanup();
+    throw e;
+  }
+  return {
+    url: server.url,
+    server,
+    label: `child server ${server.url} on ${db.label}`,
+    async close() {
+      await server.stop();
+      await db.cleanup();
+    },
+  };
+}

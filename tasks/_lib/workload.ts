@@ -1,0 +1,300 @@
+/** Sustained order traffic for `load` and `crash-test`: N connections placing orders, with a read mix. */
+import {
+  type Ack,
+  auditOrders,
+  auditPassed,
+  auditStock,
+  ordersAfter,
+} from "./audit.ts";
+import { bearer, getJson, send } from "./http.ts";
+import { type Placed, placeOrder } from "./orders.ts";
+import { int, mdTable, ms } from "./report.ts";
+import { summarize, Tally, Timeline } from "./stats.ts";
+import { chart } from "./svg.ts";
+
+/** The menu items a run orders: one tracked item made for it, plus untracked ones. */
+export interface RunMenu {
+  tracked: { id: number; initial: number };
+  untracked: number[];
+}
+
+/** Creates a tracked item with `stock` for this run and picks the untracked, available items. */
+export async function prepareMenu(
+  base: string,
+  opts: { tag: string; stock: number; token?: string },
+): Promise<RunMenu> {
+  const { body: item } = await getJson<{ id: number; stock: number }>(
+    `${base}/menu`,
+    {
+      method: "POST",
+      body: {
+        name: `Load test special ${opts.tag}`,
+        price: 9.5,
+        category: "Load test",
+        stock: opts.stock,
+      },
+      headers: bearer(opts.token),
+    },
+  );
+  const { body: menu } = await getJson<
+    { id: number; stock: number | null; available: boolean }[]
+  >(
+    `${base}/menu?available=true`,
+  );
+  const untracked = menu.filter((m) => m.stock === null).map((m) => m.id).slice(
+    0,
+    8,
+  );
+  if (untracked.length === 0) {
+    throw new Error("the menu has no available untracked item to order");
+  }
+  return { tracked: { id: item.id, initial: item.stock }, untracked };
+}
+
+/** How the traffic runs. */
+export interface WorkloadOptions {
+  base: string;
+  menu: RunMenu;
+  connections: number;
+  durationMs: number;
+  /** Share of orders whose first attempt is aborted mid-flight. */
+  faultRate: number;
+  /** Share of iterations that read `GET /orders` instead of placing an order. */
+  readShare: number;
+  /** Tags keys and notes of this run. */
+  tag: string;
+  retryForMs?: number;
+  client?: Deno.HttpClient;
+}
+
+/** Counters, acknowledgements and latencies of a run; live while it runs. */
+export class Workload {
+  readonly acks: Ack[] = [];
+  /** Latency of each acknowledging attempt. */
+  readonly orderMs: number[] = [];
+  readonly readMs: number[] = [];
+  readonly timeline = new Timeline();
+  readonly finals = new Tally();
+  readonly count = {
+    acked: 0,
+    rejected: 0,
+    gaveUp: 0,
+    inflight: 0,
+    attempts: 0,
+    faults: 0,
+    transportErrors: 0,
+    serverErrors: 0,
+    inFlight409: 0,
+    retried: 0,
+    replayedAfterRetry: 0,
+    reads: 0,
+    readErrors: 0,
+  };
+  wallMs = 0;
+  #next = 0;
+  #stopAt = Infinity;
+
+  constructor(readonly opts: WorkloadOptions) {}
+
+  #body(n: number) {
+    const { menu } = this.opts;
+    const extra = menu
+      .untracked[Math.floor(Math.random() * menu.untracked.length)]!;
+    return {
+      items: [
+        {
+          menu_item_id: menu.tracked.id,
+          quantity: 1 + Math.floor(Math.random() * 2),
+        },
+        { menu_item_id: extra, quantity: 1 + Math.floor(Math.random() * 2) },
+      ],
+      notes: `${this.opts.tag} #${n}`,
+      customer_name: `Load ${n % 100}`,
+    };
+  }
+
+  #record(notes: string, p: Placed) {
+    const c = this.count;
+    c.attempts += p.attempts;
+    c.faults += p.faults;
+    c.transportErrors += p.transportErrors;
+    c.serverErrors += p.serverErrors;
+    c.inFlight409 += p.inFlight409;
+    if (p.attempts > 1) c.retried++;
+    this.finals.add(p.result === "acked" ? 200 : p.code ?? p.result);
+    if (p.result === "acked") {
+      c.acked++;
+      if (p.attempts > 1 && p.replayed) c.replayedAfterRetry++;
+      this.acks.push({ id: p.id!, notes });
+      this.orderMs.push(p.ms);
+      this.timeline.add(p.ms);
+    } else if (p.result === "rejected") c.rejected++;
+    else c.gaveUp++;
+  }
+
+  async #read() {
+    const o = await send(`${this.opts.base}/orders?limit=20`, {
+      timeoutMs: 30_000,
+      client: this.opts.client,
+    });
+    this.count.reads++;
+    if (o.kind === "response" && o.status === 200) this.readMs.push(o.ms);
+    else this.count.readErrors++;
+  }
+
+  async #worker() {
+    const { opts } = this;
+    while (performance.now() < this.#stopAt) {
+      if (Math.random() < opts.readShare) {
+        await this.#read();
+        continue;
+      }
+      const n = ++this.#next;
+      const body = this.#body(n);
+      this.count.inflight++;
+      const p = await placeOrder(opts.base, `${opts.tag}-${n}`, body, {
+        faultRate: opts.faultRate,
+        retryForMs: opts.retryForMs,
+        client: opts.client,
+      });
+      this.count.inflight--;
+      this.#record(body.notes, p);
+    }
+  }
+
+  /** Runs for `durationMs`; every order started is carried to a final answer before it resolves. */
+  async run(): Promise<void> {
+    const t0 = performance.now();
+    this.#stopAt = t0 + this.opts.durationMs;
+    await Promise.all(
+      Array.from({ length: this.opts.connections }, () => this.#worker()),
+    );
+    this.wallMs = performance.now() - t0;
+  }
+
+  /** A one-line live status. */
+  status(): string {
+    const c = this.count;
+    const rate = c.acked /
+      Math.max(
+        0.001,
+        (performance.now() - (this.#stopAt - this.opts.durationMs)) / 1000,
+      );
+    return `acked ${c.acked} (${
+      Math.round(rate)
+    }/s)  rejected ${c.rejected}  in flight ${c.inflight}  ` +
+      `faults ${c.faults}  transport errors ${c.transportErrors}  5xx ${c.serverErrors}  reads ${c.reads}`;
+  }
+
+  /** The figures for a report. */
+  summary() {
+    return {
+      wall_ms: Math.round(this.wallMs),
+      orders_per_s: Math.round((this.count.acked / this.wallMs) * 1000),
+      counts: this.count,
+      final_answers: this.finals.counts,
+      order_latency_ms: summarize(this.orderMs),
+      read_latency_ms: summarize(this.readMs),
+      per_second: this.timeline.series(),
+    };
+  }
+}
+
+/** Audits a finished workload against the database through the API. */
+export async function auditWorkload(
+  base: string,
+  beforeId: number,
+  w: Workload,
+) {
+  const prefix = `${w.opts.tag} #`;
+  const mine = (await ordersAfter(base, beforeId)).filter((o) =>
+    (o.notes ?? "").startsWith(prefix)
+  );
+  const orders = auditOrders(w.acks, mine);
+  const stock = await auditStock(base, w.opts.menu.tracked, w.acks, mine);
+  return {
+    orders,
+    stock,
+    passed: auditPassed(orders, stock) && w.count.gaveUp === 0,
+  };
+}
+
+/** Throughput and latency of a workload as Markdown. */
+export function workloadMarkdown(s: ReturnType<Workload["summary"]>): string {
+  const c = s.counts, o = s.order_latency_ms, r = s.read_latency_ms;
+  return [
+    mdTable(["figure", "value"], [
+      ["acknowledged orders (200)", int(c.acked)],
+      ["**orders/s** (acknowledged ÷ wall time)", `**${int(s.orders_per_s)}**`],
+      ["wall time", `${(s.wall_ms / 1000).toFixed(2)} s`],
+      ["rejected (final 4xx)", int(c.rejected)],
+      ["gave up (retries exhausted)", int(c.gaveUp)],
+      ["attempts", int(c.attempts)],
+      ["injected aborts (retried with the same key)", int(c.faults)],
+      ["transport errors (retried with the same key)", int(c.transportErrors)],
+      ["5xx answers (retried with the same key)", int(c.serverErrors)],
+      ["409 key in flight (waited Retry-After)", int(c.inFlight409)],
+      ["orders that needed a retry", int(c.retried)],
+      [
+        "… answered as replay (`Idempotent-Replayed: true`)",
+        int(c.replayedAfterRetry),
+      ],
+      ["GET /orders reads (errors)", `${int(c.reads)} (${int(c.readErrors)})`],
+    ]),
+    "",
+    "Latency in ms (the acknowledging attempt of each order; reads separately):",
+    "",
+    mdTable(["request", "count", "p50", "p95", "p99", "max"], [
+      [
+        "POST /orders",
+        int(o.count),
+        ms(o.p50),
+        ms(o.p95),
+        ms(o.p99),
+        ms(o.max),
+      ],
+      [
+        "GET /orders?limit=20",
+        int(r.count),
+        ms(r.p50),
+        ms(r.p95),
+        ms(r.p99),
+        ms(r.max),
+      ],
+    ]),
+    "",
+    `Final answers: ${
+      Object.entries(s.final_answers).map(([k, v]) => `${k} × ${v}`).join(", ")
+    }`,
+  ].join("\n");
+}
+
+/** Orders per second (bars) and p99 per second (line) over the run. */
+export function timelineChart(
+  title: string,
+  perSecond: { second: number; done: number; p99: number }[],
+  markers: { index: number; label: string }[] = [],
+): string {
+  return chart({
+    title,
+    xLabels: perSecond.map((p) => String(p.second)),
+    xTitle: "second of the run",
+    leftTitle: "acknowledged orders per second",
+    rightTitle: "p99 latency (ms)",
+    series: [
+      {
+        name: "orders/s",
+        values: perSecond.map((p) => p.done),
+        kind: "bar",
+        color: "#1971c2",
+      },
+      {
+        name: "p99 ms",
+        values: perSecond.map((p) => p.done ? p.p99 : null),
+        axis: "right",
+        color: "#d9480f",
+      },
+    ],
+    markers,
+  });
+}
