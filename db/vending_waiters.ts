@@ -30,6 +30,11 @@ interface Waiter {
 
 /** Shortest pause before re-checking a lease that should already have ended. */
 const MIN_WAKE_MS = 5;
+/**
+ * Longest pause between two looks while someone waits: a change that sends
+ * no signal here (another process on the same libSQL file) is still seen.
+ */
+const MAX_WAKE_MS = 1000;
 
 /** First-come, first-served waiters for idle machines. */
 export class MachineQueue {
@@ -152,8 +157,10 @@ export class MachineQueue {
       }
       const next = await this.source.nextFreeAt().catch(() => null);
       if (this.#again) continue;
-      if (next !== null && this.#waiters.length > 0) {
-        const delay = Math.max(MIN_WAKE_MS, next - Date.now() + 1);
+      if (this.#waiters.length > 0) {
+        const delay = next === null
+          ? MAX_WAKE_MS
+          : Math.min(MAX_WAKE_MS, Math.max(MIN_WAKE_MS, next - Date.now() + 1));
         this.#wake = setTimeout(() => this.signal(), delay);
       }
       return;

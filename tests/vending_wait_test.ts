@@ -1,6 +1,13 @@
 /** `start-work?wait_ms=`: waiting for a machine in arrival order instead of an immediate 409. */
 import assert from "node:assert/strict";
-import { type TestCtx, testEachBackend, withServer } from "./_helpers.ts";
+import { createApp } from "../app.ts";
+import { openStore } from "../db/open.ts";
+import {
+  testConfig,
+  type TestCtx,
+  testEachBackend,
+  withServer,
+} from "./_helpers.ts";
 
 async function post(
   base: string,
@@ -146,5 +153,38 @@ testEachBackend(
         "nobody is queued any more, and the machine is free",
       );
     });
+  },
+);
+
+testEachBackend(
+  "a reset through another instance on the same database wakes a waiter",
+  async (t) => {
+    const other = await openStore(t.url);
+    try {
+      const elsewhere = createApp({ config: testConfig(), store: other });
+      await serve(t, async (base) => {
+        const s = await busyScene(base);
+        const waiting = post(
+          base,
+          "/api/orchestrator/start-work?wait_ms=10000",
+        );
+        await sleep(100);
+        const reset = await elsewhere.request(
+          `/api/vending-machines/${s.machine}/reset`,
+          {
+            method: "POST",
+          },
+        );
+        assert.equal(reset.status, 200);
+        await reset.body?.cancel();
+        const started = performance.now();
+        const r = await waiting;
+        assert.equal(r.status, 200, "woken, not timed out");
+        assert.equal(r.json.machine.id, s.machine);
+        assert.ok(performance.now() - started < 3000);
+      });
+    } finally {
+      await other.close();
+    }
   },
 );
