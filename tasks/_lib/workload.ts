@@ -212,10 +212,13 @@ export async function auditWorkload(
   );
   const orders = auditOrders(w.acks, mine);
   const stock = await auditStock(base, w.opts.menu.tracked, w.acks, mine);
+  const ids = new Set(mine.map((o) => o.id));
   return {
     orders,
     stock,
     passed: auditPassed(orders, stock) && w.count.gaveUp === 0,
+    /** Whether an order id of this run is in the database (not serialised). */
+    isPresent: (id: number) => ids.has(id),
   };
 }
 
