@@ -131,6 +131,8 @@ export async function startServer(opts: ServerOptions): Promise<ChildServer> {
         ADMIN_TOKEN: "",
         STAFF_TOKEN: "",
         ALLOW_OPEN: "1",
+        // One log line per request would be piped through this process: keep warnings and errors.
+        LOG_LEVEL: "warn",
         ...opts.env,
       },
       stdin: "null",
