@@ -46,15 +46,26 @@ export async function openEventStream(
   let wake: (() => void) | null = null;
   let sub: Subscription | null = null;
 
-  const finish = (error?: Error) => {
+  /**
+   * Ends the stream. With a reason the response is aborted at once (the
+   * connection closes and its queue is freed); Deno's server prints that
+   * reason to stderr, so it is given as one JSON log line.
+   */
+  const finish = (reason?: string) => {
     if (closed) return;
     closed = true;
     opts.signal?.removeEventListener("abort", onAbort);
     sub?.close();
     wake?.();
     try {
-      if (error) controller.error(error);
-      else controller.close();
+      if (reason !== undefined) {
+        controller.error(JSON.stringify({
+          level: "warn",
+          msg: "event stream aborted",
+          reason,
+          last_event_id: lastSent,
+        }));
+      } else controller.close();
     } catch { /* already closed or cancelled by the consumer */ }
   };
   const onAbort = () => finish();
@@ -82,7 +93,7 @@ export async function openEventStream(
       return pendingEvents <= MAX_PENDING_EVENTS;
     },
     heartbeat: () => send(HEARTBEAT),
-    dropped: (reason) => finish(new Error(`Event stream dropped: ${reason}`)),
+    dropped: (reason) => finish(reason),
   };
 
   const stream = new ReadableStream<Uint8Array>({
@@ -137,6 +148,6 @@ export async function openEventStream(
     }
     live = true;
   };
-  replay().catch((e) => finish(e instanceof Error ? e : new Error(String(e))));
+  replay().catch((e) => finish(`replay failed: ${e}`));
   return stream;
 }

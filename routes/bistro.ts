@@ -193,7 +193,11 @@ function newOrderMessages(batch: FeedBatch) {
 }
 
 /** One socket's view of the feed: `initial` first, then every `new_order` once. */
-function socketSession(feed: Feed, store: AppDeps["store"]) {
+function socketSession(
+  feed: Feed,
+  store: AppDeps["store"],
+  shutdown: AbortSignal | undefined,
+) {
   let socket: WebSocket | null = null;
   let sub: Subscription | null = null;
   let closed = false;
@@ -221,13 +225,17 @@ function socketSession(feed: Feed, store: AppDeps["store"]) {
       socket?.close(1013, "Too slow, reconnect");
     },
   };
+  const goingAway = () => socket?.close(1001, "Server shutting down");
   const close = () => {
     closed = true;
     sub?.close();
+    shutdown?.removeEventListener("abort", goingAway);
   };
   return {
     async open(ws: WebSocket) {
       socket = ws;
+      if (shutdown?.aborted) return goingAway();
+      shutdown?.addEventListener("abort", goingAway, { once: true });
       try {
         sub = await feed.subscribe(sink);
         if (closed) return sub.close();
@@ -256,12 +264,12 @@ function socketSession(feed: Feed, store: AppDeps["store"]) {
 }
 
 /** Mounted at `/ws`: the Bistro92 live order socket. */
-export function bistroSocketRoutes({ store }: AppDeps) {
+export function bistroSocketRoutes({ store, shutdown }: AppDeps) {
   const feed = feedOf(store);
   return new Hono().get(
     "/orders",
     upgradeWebSocket(() => {
-      const session = socketSession(feed, store);
+      const session = socketSession(feed, store, shutdown);
       return {
         onOpen: (_evt, ws) => void session.open(ws.raw as WebSocket),
         onMessage: (evt, ws) => {
