@@ -1,0 +1,92 @@
+/**
+ * The report tasks end to end, each on its own self-started server on
+ * loopback with tiny settings: their closing audits must pass, read back
+ * from the JSON reports they write.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { REPO_ROOT } from "../tasks/_lib/server.ts";
+
+async function runTask(script: string, args: string[]) {
+  const out = await Deno.makeTempDir({ prefix: "forkflow-reports-" });
+  const res = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `tasks/${script}`, ...args, "--out", out],
+    cwd: REPO_ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const log = new TextDecoder().decode(res.stderr).slice(-2000);
+  return { code: res.code, log, out };
+}
+
+async function latest(out: string, name: string) {
+  const data = JSON.parse(
+    await Deno.readTextFile(join(out, `${name}-latest.json`)),
+  );
+  const md = await Deno.readTextFile(join(out, `${name}-latest.md`));
+  await Deno.remove(out, { recursive: true });
+  return { data, md };
+}
+
+Deno.test("repro:orders acknowledges every order exactly once and says so in its report", async () => {
+  const { code, log, out } = await runTask("repro_orders.ts", [
+    "--cashiers",
+    "3",
+    "--orders",
+    "3",
+    "--delay-ms",
+    "0",
+  ]);
+  assert.equal(code, 0, log);
+  const { data, md } = await latest(out, "repro-orders");
+  assert.equal(data.table.total, 9);
+  assert.equal(data.table.successful, 9);
+  assert.equal(data.table.duplicates, 0);
+  assert.equal(data.audit.found, 9);
+  assert.equal(data.audit.lost, 0);
+  assert.equal(data.impact.lost_revenue_per_month, 0);
+  assert.match(md, /\| Successful \(HTTP 200\) \| 9 \| 100\.0% \|/);
+});
+
+Deno.test("load with injected aborts loses and doubles nothing, and conserves stock", async () => {
+  const { code, log, out } = await runTask("load.ts", [
+    "--duration",
+    "2",
+    "--connections",
+    "16",
+    "--faults",
+    "0.2",
+    "--sse",
+    "2",
+  ]);
+  assert.equal(code, 0, log);
+  const { data } = await latest(out, "load-faults");
+  assert.ok(data.counts.acked > 0);
+  assert.ok(data.counts.faults > 0, "some first attempts were aborted");
+  assert.equal(data.audit.orders.acknowledged, data.counts.acked);
+  assert.equal(data.audit.orders.found, data.counts.acked);
+  assert.equal(data.audit.orders.lost, 0);
+  assert.equal(data.audit.orders.duplicated, 0);
+  assert.equal(data.audit.stock.conserved, true);
+  assert.ok(data.order_latency_ms.p99 > 0);
+});
+
+Deno.test("crash-test: orders acknowledged before each SIGKILL survive it exactly once", async () => {
+  const { code, log, out } = await runTask("crash_test.ts", [
+    "--kills",
+    "2",
+    "--duration",
+    "3",
+    "--connections",
+    "8",
+  ]);
+  assert.equal(code, 0, log);
+  const { data } = await latest(out, "crash-test");
+  assert.equal(data.kills.length, 2);
+  for (const k of data.kills) assert.equal(k.present_after, k.acked_before);
+  assert.ok(data.kills[1].acked_before > 0);
+  assert.equal(data.audit.orders.lost, 0);
+  assert.equal(data.audit.orders.duplicated, 0);
+  assert.equal(data.audit.orders.unacknowledged, 0);
+  assert.equal(data.audit.stock.conserved, true);
+});
