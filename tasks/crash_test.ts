@@ -12,7 +12,6 @@
  */
 import { auditMarkdown, newestOrderId } from "./_lib/audit.ts";
 import {
-  durationFlag,
   fail,
   numberFlag,
   parseFlags,
@@ -35,16 +34,18 @@ import {
   prepareMenu,
   timelineChart,
   Workload,
+  WORKLOAD_OPTIONS,
+  workloadFlags,
+  workloadHelp,
   workloadMarkdown,
 } from "./_lib/workload.ts";
 
+const DEFAULTS = { connections: 32, durationMs: 20_000 };
 const USAGE = `Usage: deno task crash-test [options]
   --kills N           SIGKILLs of the server during the run (default 5)
-  --duration D        how long orders keep coming: 20, 20s, 500ms (default 20s)
-  --connections N     concurrent order-placing connections (default 32)
-  --down-ms MS        how long the server stays dead before the restart (default 200)
-  --faults R          share of orders whose first attempt is also aborted mid-flight (default 0)
-  --stock N           stock of the tracked item created for the run (default 1000000)
+  --down-ms MS        how long the server stays dead before the restart (default 200)${
+  workloadHelp(DEFAULTS)
+}
   (--url is not accepted: the task must own the server it kills)`;
 
 /** What happened at one kill. */
@@ -93,12 +94,9 @@ async function killLoop(
 
 async function main() {
   const flags = parseFlags(Deno.args, {
+    ...WORKLOAD_OPTIONS,
     kills: { type: "string" },
-    duration: { type: "string" },
-    connections: { type: "string" },
     "down-ms": { type: "string" },
-    faults: { type: "string" },
-    stock: { type: "string" },
   }, USAGE);
   if (stringFlag(flags, "url")) {
     fail(
@@ -106,21 +104,11 @@ async function main() {
     );
   }
   const kills = numberFlag(flags, "kills", 5, { min: 0, max: 100 });
-  const durationMs = durationFlag(flags, "duration", 20_000);
-  const connections = numberFlag(flags, "connections", 32, {
-    min: 1,
-    max: 5000,
-  });
   const downMs = numberFlag(flags, "down-ms", 200, { min: 0, max: 60_000 });
-  const faultRate = numberFlag(flags, "faults", 0, {
-    min: 0,
-    max: 1,
-    int: false,
-  });
-  const stock = numberFlag(flags, "stock", 1_000_000, {
-    min: 1,
-    max: 1_000_000_000,
-  });
+  const { connections, durationMs, faultRate, stock } = workloadFlags(
+    flags,
+    DEFAULTS,
+  );
   const tag = `crash-${runId()}`;
 
   const db = await openDatabase(stringFlag(flags, "database-url"));

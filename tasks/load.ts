@@ -9,14 +9,7 @@
  * @module
  */
 import { auditMarkdown, newestOrderId } from "./_lib/audit.ts";
-import {
-  durationFlag,
-  fail,
-  numberFlag,
-  parseFlags,
-  runId,
-  stringFlag,
-} from "./_lib/cli.ts";
+import { fail, numberFlag, parseFlags, runId, stringFlag } from "./_lib/cli.ts";
 import { note, Progress } from "./_lib/progress.ts";
 import { commandLine, header, writeReport } from "./_lib/report.ts";
 import { openTarget } from "./_lib/target.ts";
@@ -25,16 +18,16 @@ import {
   prepareMenu,
   timelineChart,
   Workload,
+  WORKLOAD_OPTIONS,
+  workloadFlags,
+  workloadHelp,
   workloadMarkdown,
 } from "./_lib/workload.ts";
 
-const USAGE = `Usage: deno task load [options]
-  --connections N     concurrent order-placing connections (default 256)
-  --duration D        how long to keep placing orders: 10, 10s, 500ms (default 10s)
-  --faults R          share of orders whose first attempt is aborted mid-flight, then retried (default 0)
+const DEFAULTS = { connections: 256, durationMs: 10_000 };
+const USAGE = `Usage: deno task load [options]${workloadHelp(DEFAULTS)}
   --sse N             kitchen event streams kept open on /kitchen/events (default 4)
-  --read-share R      share of iterations that read GET /orders instead (default 0.05)
-  --stock N           stock of the tracked item created for the run (default 1000000)`;
+  --read-share R      share of iterations that read GET /orders instead (default 0.05)`;
 
 /** Kitchen screens: open streams on /kitchen/events that count `order.created` events. */
 class KitchenStreams {
@@ -91,32 +84,19 @@ class KitchenStreams {
 
 async function main() {
   const flags = parseFlags(Deno.args, {
-    connections: { type: "string" },
-    duration: { type: "string" },
-    faults: { type: "string" },
+    ...WORKLOAD_OPTIONS,
     sse: { type: "string" },
     "read-share": { type: "string" },
-    stock: { type: "string" },
   }, USAGE);
-  const connections = numberFlag(flags, "connections", 256, {
-    min: 1,
-    max: 10_000,
-  });
-  const durationMs = durationFlag(flags, "duration", 10_000);
-  const faultRate = numberFlag(flags, "faults", 0, {
-    min: 0,
-    max: 1,
-    int: false,
-  });
+  const { connections, durationMs, faultRate, stock } = workloadFlags(
+    flags,
+    DEFAULTS,
+  );
   const sse = numberFlag(flags, "sse", 4, { min: 0, max: 1000 });
   const readShare = numberFlag(flags, "read-share", 0.05, {
     min: 0,
     max: 0.9,
     int: false,
-  });
-  const stock = numberFlag(flags, "stock", 1_000_000, {
-    min: 1,
-    max: 1_000_000_000,
   });
   const tag = `load-${runId()}`;
 

@@ -6,6 +6,12 @@ import {
   auditStock,
   ordersAfter,
 } from "./audit.ts";
+import {
+  durationFlag,
+  type Flags,
+  numberFlag,
+  type OptionTable,
+} from "./cli.ts";
 import { bearer, getJson, send } from "./http.ts";
 import { type Placed, placeOrder } from "./orders.ts";
 import { int, mdTable, ms } from "./report.ts";
@@ -49,6 +55,44 @@ export async function prepareMenu(
     throw new Error("the menu has no available untracked item to order");
   }
   return { tracked: { id: item.id, initial: item.stock }, untracked };
+}
+
+/** Flags shared by the order-load tasks. */
+export const WORKLOAD_OPTIONS: OptionTable = {
+  connections: { type: "string" },
+  duration: { type: "string" },
+  faults: { type: "string" },
+  stock: { type: "string" },
+};
+
+/** Help text of `WORKLOAD_OPTIONS` with the task's defaults. */
+export function workloadHelp(d: { connections: number; durationMs: number }) {
+  return `
+  --connections N     concurrent order-placing connections (default ${d.connections})
+  --duration D        how long orders keep coming: 10, 10s, 500ms (default ${
+    d.durationMs / 1000
+  }s)
+  --faults R          share of orders whose first attempt is aborted mid-flight, then retried (default 0)
+  --stock N           stock of the tracked item created for the run (default 1000000)`;
+}
+
+/** Reads `WORKLOAD_OPTIONS`, with the task's defaults. */
+export function workloadFlags(
+  flags: Flags,
+  d: { connections: number; durationMs: number },
+) {
+  return {
+    connections: numberFlag(flags, "connections", d.connections, {
+      min: 1,
+      max: 10_000,
+    }),
+    durationMs: durationFlag(flags, "duration", d.durationMs),
+    faultRate: numberFlag(flags, "faults", 0, { min: 0, max: 1, int: false }),
+    stock: numberFlag(flags, "stock", 1_000_000, {
+      min: 1,
+      max: 1_000_000_000,
+    }),
+  };
 }
 
 /** How the traffic runs. */
