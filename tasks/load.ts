@@ -193,7 +193,9 @@ async function main() {
         "",
       ].join("\n");
     const files = await writeReport(
-      faultRate > 0 ? "load-faults" : "load",
+      `load${faultRate > 0 ? "-faults" : ""}${
+        target.server?.databaseUrl.startsWith("postgres") ? "-postgres" : ""
+      }`,
       {
         markdown,
         data,

@@ -186,7 +186,12 @@ async function main() {
     };
     const md = render(data, commandLine("repro:orders", Deno.args));
     console.log(md.split("## Audit")[0]);
-    const files = await writeReport("repro-orders", {
+    // The original scenario keeps the plain name; other sizes get their own.
+    const original = s.cashiers === 3 && s.orders === 10 && s.delayMs === 2000;
+    const name = original
+      ? "repro-orders"
+      : `repro-orders-${s.cashiers}x${s.orders}`;
+    const files = await writeReport(name, {
       markdown: () => md,
       data,
     }, flags.out as string | undefined);

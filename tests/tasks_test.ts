@@ -38,7 +38,7 @@ Deno.test("repro:orders acknowledges every order exactly once and says so in its
     "0",
   ]);
   assert.equal(code, 0, log);
-  const { data, md } = await latest(out, "repro-orders");
+  const { data, md } = await latest(out, "repro-orders-3x3");
   assert.equal(data.table.total, 9);
   assert.equal(data.table.successful, 9);
   assert.equal(data.table.duplicates, 0);
