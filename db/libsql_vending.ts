@@ -70,7 +70,7 @@ export class LibsqlVending implements VendingStore {
       "SELECT * FROM vending_machines ORDER BY id",
     );
     const now = Date.now();
-    return rows.map((r) => settle(toMachine(r), now, this.times.claimTtlMs));
+    return rows.map((r) => settle(toMachine(r), now, this.times));
   }
 
   async getMachine(id: number): Promise<MachineRecord | null> {
@@ -79,9 +79,7 @@ export class LibsqlVending implements VendingStore {
       "SELECT * FROM vending_machines WHERE id = ?",
       [id],
     );
-    return row
-      ? settle(toMachine(row), Date.now(), this.times.claimTtlMs)
-      : null;
+    return row ? settle(toMachine(row), Date.now(), this.times) : null;
   }
 
   createMachine(name: string): Promise<MachineRecord> {
@@ -113,7 +111,7 @@ export class LibsqlVending implements VendingStore {
   resetMachine(id: number): Promise<MachineRecord> {
     return this.store.write(async (tx) => {
       const m = await this.#lockedMachine(tx, id);
-      const next = resetOf(m, tx.now, this.times.claimTtlMs);
+      const next = resetOf(m, tx.now, this.times);
       if (!next) throw alreadyIdle();
       return await this.#save(tx, next);
     });
@@ -221,7 +219,7 @@ export class LibsqlVending implements VendingStore {
     if (!productRow) missing.product_id = [invalidSelection("product_id")];
     if (!machine || !productRow) throw new FieldErrors(missing);
     checkCoins(input);
-    const m = settle(machine, tx.now, this.times.claimTtlMs);
+    const m = settle(machine, tx.now, this.times);
     if (m.status !== "choose_product") throw notChoosing();
     const [sold] = await tx.all(
       `UPDATE vending_products SET stock = stock - ?1, updated_at = ?2
@@ -277,7 +275,7 @@ export class LibsqlVending implements VendingStore {
   async #lockedMachine(tx: WriteTx, id: number): Promise<MachineRecord> {
     const m = await this.#machineRow(tx, id);
     if (!m) throw modelNotFound("VendingMachine", id);
-    return settle(m, tx.now, this.times.claimTtlMs);
+    return settle(m, tx.now, this.times);
   }
 
   /** Writes every column of `m` (persisting any lease it settled) and its event. */

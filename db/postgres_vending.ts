@@ -31,8 +31,9 @@ import {
   modelNotFound,
   notChoosing,
 } from "../domain/vending_rules.ts";
-import { idempotent, type PgTx, type PostgresStore } from "./postgres_store.ts";
-import { isUniqueViolation } from "./postgres_tx.ts";
+// Type-only imports of the store: a libSQL deployment never loads the driver.
+import { idempotent } from "./postgres_idempotency.ts";
+import type { PgTx, PostgresStore } from "./postgres_store.ts";
 import { MachineQueue } from "./vending_waiters.ts";
 import type {
   PurchaseResult,
@@ -40,6 +41,9 @@ import type {
   VendingStore,
 } from "./vending_store.ts";
 
+/** SQLSTATE 23505: the product name index refused a duplicate. */
+const isUniqueViolation = (e: unknown) =>
+  (e as { code?: unknown })?.code === "23505";
 const ms = (v: unknown) => (v as Date).getTime();
 const msOrNull = (v: unknown) => (v === null || v === undefined ? null : ms(v));
 const dateOrNull = (v: number | null) => (v === null ? null : new Date(v));
@@ -89,7 +93,7 @@ export class PostgresVending implements VendingStore {
     return this.store.read(async (sql) => {
       const rows = await sql`SELECT * FROM vending_machines ORDER BY id`;
       const now = Date.now();
-      return rows.map((r) => settle(toMachine(r), now, this.times.claimTtlMs));
+      return rows.map((r) => settle(toMachine(r), now, this.times));
     });
   }
 
@@ -97,9 +101,7 @@ export class PostgresVending implements VendingStore {
     if (!isRowId(id)) return Promise.resolve(null);
     return this.store.read(async (sql) => {
       const [row] = await sql`SELECT * FROM vending_machines WHERE id = ${id}`;
-      return row
-        ? settle(toMachine(row), Date.now(), this.times.claimTtlMs)
-        : null;
+      return row ? settle(toMachine(row), Date.now(), this.times) : null;
     });
   }
 
@@ -130,7 +132,7 @@ export class PostgresVending implements VendingStore {
   resetMachine(id: number): Promise<MachineRecord> {
     return this.store.transaction(async (tx) => {
       const m = await this.#lockedMachine(tx, id);
-      const next = resetOf(m, tx.now.getTime(), this.times.claimTtlMs);
+      const next = resetOf(m, tx.now.getTime(), this.times);
       if (!next) throw alreadyIdle();
       return await this.#save(tx, next);
     });
@@ -236,7 +238,7 @@ export class PostgresVending implements VendingStore {
     if (!productRow) missing.product_id = [invalidSelection("product_id")];
     if (!machine || !productRow) throw new FieldErrors(missing);
     checkCoins(input);
-    const m = settle(toMachine(machine), now, this.times.claimTtlMs);
+    const m = settle(toMachine(machine), now, this.times);
     if (m.status !== "choose_product") throw notChoosing();
     const [sold] = await tx.sql`
       UPDATE vending_products SET stock = stock - ${input.count}, updated_at = ${tx.now}
@@ -300,7 +302,7 @@ export class PostgresVending implements VendingStore {
       ? await tx.sql`SELECT * FROM vending_machines WHERE id = ${id} FOR UPDATE`
       : [];
     if (!row) throw modelNotFound("VendingMachine", id);
-    return settle(toMachine(row), tx.now.getTime(), this.times.claimTtlMs);
+    return settle(toMachine(row), tx.now.getTime(), this.times);
   }
 
   /** Writes every column of `m` (persisting any lease it settled) and its event. */

@@ -3,7 +3,7 @@ import type { Config } from "../config.ts";
 import type { LeaseTimes } from "../domain/vending.ts";
 import { LibsqlStore } from "./libsql_store.ts";
 import { LibsqlVending } from "./libsql_vending.ts";
-import { PostgresStore } from "./postgres_store.ts";
+import type { PostgresStore } from "./postgres_store.ts";
 import { PostgresVending } from "./postgres_vending.ts";
 import type { Store } from "./store.ts";
 import type { VendingStore } from "./vending_store.ts";
@@ -26,8 +26,8 @@ export function openVending(
   if (store.backend === "libsql" && store instanceof LibsqlStore) {
     return new LibsqlVending(store, leaseTimes(config));
   }
-  if (store.backend === "postgres" && store instanceof PostgresStore) {
-    return new PostgresVending(store, leaseTimes(config));
+  if (store.backend === "postgres") {
+    return new PostgresVending(store as PostgresStore, leaseTimes(config));
   }
   throw new Error(
     `No vending implementation for a ${store.backend} store of this kind`,

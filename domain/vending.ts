@@ -46,8 +46,14 @@ export interface LeaseTimes {
   claimTtlMs: number;
 }
 
+/** The part of {@link LeaseTimes} that reading a machine needs. */
+export type ClaimTtl = Pick<LeaseTimes, "claimTtlMs">;
+
 /** Epoch ms when `m` returns to idle by itself; null when it stays as it is. */
-export function freeAt(m: MachineRecord, claimTtlMs: number): number | null {
+export function freeAt(
+  m: MachineRecord,
+  { claimTtlMs }: ClaimTtl,
+): number | null {
   if (m.status === "processing") return m.busyUntil;
   if (m.status === "choose_product" && m.claimedAt !== null) {
     return m.claimedAt + claimTtlMs;
@@ -63,9 +69,9 @@ export function freeAt(m: MachineRecord, claimTtlMs: number): number | null {
 export function settle(
   m: MachineRecord,
   now: number,
-  claimTtlMs: number,
+  times: ClaimTtl,
 ): MachineRecord {
-  const end = freeAt(m, claimTtlMs);
+  const end = freeAt(m, times);
   if (end === null || end > now) return m;
   return {
     ...m,
@@ -86,9 +92,9 @@ export function settle(
 export function resetOf(
   m: MachineRecord,
   now: number,
-  claimTtlMs: number,
+  times: ClaimTtl,
 ): MachineRecord | null {
-  const current = settle(m, now, claimTtlMs);
+  const current = settle(m, now, times);
   if (current.status === "idle") return null;
   return {
     ...current,

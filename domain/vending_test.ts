@@ -8,7 +8,7 @@ import {
   settle,
 } from "./vending.ts";
 
-const TTL = 1000;
+const TTL = { claimTtlMs: 1000 };
 const base: MachineRecord = {
   id: 1,
   name: "A",
