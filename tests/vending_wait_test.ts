@@ -188,3 +188,26 @@ testEachBackend(
     }
   },
 );
+
+testEachBackend(
+  "server shutdown ends a wait at once with the 409",
+  async (t) => {
+    const stop = new AbortController();
+    const app = createApp({
+      config: testConfig(),
+      store: t.store,
+      shutdown: stop.signal,
+    });
+    await withServer((req) => app.fetch(req), async (base) => {
+      await busyScene(base);
+      const started = performance.now();
+      const waiting = post(base, "/api/orchestrator/start-work?wait_ms=20000");
+      await sleep(100);
+      stop.abort();
+      const r = await waiting;
+      assert.equal(r.status, 409);
+      assert.deepEqual(r.json, { error: "No idle vending machine available." });
+      assert.ok(performance.now() - started < 5000);
+    });
+  },
+);
