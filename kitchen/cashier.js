@@ -183,9 +183,10 @@ function orderBody(c) {
 
 function describe(c) {
   const count = c.lines.reduce((n, l) => n + l.quantity, 0);
-  const who = c.table.trim()
-    ? `Table ${c.table.trim()}`
-    : c.customer.trim() || "Counter";
+  const table = c.table.trim();
+  const who = /^\d+$/.test(table)
+    ? `Table ${table}`
+    : table || c.customer.trim() || "Counter";
   return `${who}, ${count} item${count === 1 ? "" : "s"}`;
 }
 
@@ -230,6 +231,7 @@ function renderOutbox() {
   waiting.textContent = `${list.length} order${
     list.length === 1 ? "" : "s"
   } waiting to send`;
+  $("recent").hidden = sent.length === 0;
   $("sent").replaceChildren(
     ...sent.slice(0, 10).map((s) =>
       el("li", "", `#${s.id} · ${s.summary} · ${s.at}`)
@@ -341,6 +343,16 @@ async function loadMenu() {
   renderCart();
 }
 
+let refreshTimer = null;
+
+function refreshSoon() {
+  if (refreshTimer !== null) return;
+  refreshTimer = setTimeout(() => {
+    refreshTimer = null;
+    loadMenu().catch(() => {});
+  }, 250);
+}
+
 function start() {
   $("menu").addEventListener("click", (e) => {
     const button = e.target.closest(".item");
@@ -371,9 +383,21 @@ function start() {
   renderCart();
   renderOutbox();
   liveFeed({
-    types: ["menu.updated"],
-    onEvent: (_type, item) => {
-      menu.set(item.id, item);
+    types: ["menu.updated", "order.created"],
+    onEvent: (type, data) => {
+      if (type === "order.created") {
+        // Stock counts only emit an event at zero: refresh "N left" after a sale.
+        const tracked = data.items.some((l) =>
+          menu.get(l.menu_item_id)?.stock !== null &&
+          menu.has(l.menu_item_id)
+        );
+        if (tracked) refreshSoon();
+        return;
+      }
+      const known = menu.get(data.id);
+      if (!known || data.updated_at >= known.updated_at) {
+        menu.set(data.id, data);
+      }
       renderMenu();
       renderCart();
     },

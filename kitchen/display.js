@@ -109,7 +109,10 @@ function buildCard(order, lines) {
   card.setAttribute("role", "button");
   const head = el("div", "head");
   head.append(el("span", "num", `#${order.id}`));
-  const who = [order.table ? `Table ${order.table}` : "", order.customer_name]
+  const table = /^\d+$/.test(order.table ?? "")
+    ? `Table ${order.table}`
+    : order.table;
+  const who = [table, order.customer_name]
     .filter(Boolean).join(" · ");
   head.append(
     el(
