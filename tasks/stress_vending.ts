@@ -319,8 +319,8 @@ function levelChart(rows: Row[]): string {
         values: rows.map((r) => r.latency_ms.all.p99),
       },
       {
-        name: "p99 start-work",
-        values: rows.map((r) => r.latency_ms.start_work.p99),
+        name: "p99 choose-product",
+        values: rows.map((r) => r.latency_ms.choose_product.p99),
       },
       {
         name: "answered %",

@@ -52,7 +52,7 @@ export async function send(
       method: opts.method ?? "GET",
       headers,
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-      signal: signals.length ? AbortSignal.any(signals) : undefined,
+      signal: signals.length > 1 ? AbortSignal.any(signals) : signals[0],
       client: opts.client,
     });
     const text = await res.text();

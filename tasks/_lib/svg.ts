@@ -138,7 +138,10 @@ export function chart(o: ChartOptions): string {
     );
   }
   const bars = o.series.filter((s) => s.kind === "bar");
-  o.series.forEach((s, si) => {
+  // Bars first, so lines stay visible on top of them.
+  const drawOrder = [...bars, ...o.series.filter((s) => s.kind !== "bar")];
+  drawOrder.forEach((s) => {
+    const si = o.series.indexOf(s);
     const color = s.color ?? PALETTE[si % PALETTE.length]!;
     const axis = s.axis ?? "left";
     if (s.kind === "bar") {
