@@ -10,6 +10,11 @@
  *
  * @module
  */
+import {
+  SEED_MACHINES,
+  SEED_PRODUCTS,
+  SEED_STOCK,
+} from "../db/vending_seed.ts";
 import { fail, listFlag, numberFlag, parseFlags } from "./_lib/cli.ts";
 import { bearer, getJson, type Outcome, send } from "./_lib/http.ts";
 import { note, Progress } from "./_lib/progress.ts";
@@ -35,32 +40,22 @@ const USAGE = `Usage: deno task stress:vending [options]
 const DEFAULT_LEVELS = [10, 25, 50, 100, 250, 500, 1000, 2500, 5000];
 /** A level breaks when more than this share of users saw a timeout or a connection error. */
 const BREAK_SHARE = 0.1;
-/** The standard scenario, created through the API on an empty server. */
-const MACHINES = 5, PRODUCTS = 10, STOCK = 200;
-
 type Machine = { id: number; status: string };
 type Product = { id: number; stock: number };
 
-/** Creates the standard scenario when the server has no machines and no products. */
+/** Creates the standard scenario (as `deno task seed:vending`) through the API on an empty server. */
 async function seedIfEmpty(base: string, token?: string) {
   const machines =
     (await getJson<Machine[]>(`${base}/api/vending-machines`)).body;
   const products = (await getJson<Product[]>(`${base}/api/products`)).body;
   if (machines.length > 0 || products.length > 0) return false;
-  const headers = bearer(token);
-  for (let i = 0; i < MACHINES; i++) {
-    await getJson(`${base}/api/vending-machines`, {
-      method: "POST",
-      body: { name: `Machine ${String.fromCharCode(65 + i)}` },
-      headers,
-    });
+  const post = (path: string, body: unknown) =>
+    getJson(`${base}${path}`, { method: "POST", body, headers: bearer(token) });
+  for (const name of SEED_MACHINES) {
+    await post("/api/vending-machines", { name });
   }
-  for (let i = 1; i <= PRODUCTS; i++) {
-    await getJson(`${base}/api/products`, {
-      method: "POST",
-      body: { name: `Product ${i}`, stock: STOCK },
-      headers,
-    });
+  for (const name of SEED_PRODUCTS) {
+    await post("/api/products", { name, stock: SEED_STOCK });
   }
   return true;
 }
@@ -220,6 +215,7 @@ async function main() {
       ? `${target.label}, VENDING_PROCESSING_MS=${processingMs}`
       : target.label;
     note(`stress:vending: levels ${levels.join(", ")} against ${label}`);
+    await warnAboutFileLimit(Math.max(...levels));
     const seeded = await seedIfEmpty(target.url, token);
     const initial = await products(target.url);
     const initialStock = initial.reduce((s, p) => s + p.stock, 0);
@@ -296,6 +292,23 @@ async function main() {
   } finally {
     client.close();
     await target.close();
+  }
+}
+
+/** One socket per user: a level above the open-files limit fails with connection errors. */
+async function warnAboutFileLimit(users: number) {
+  const out = await new Deno.Command("sh", { args: ["-c", "ulimit -n"] })
+    .output().catch(() => null);
+  const limit = Number(new TextDecoder().decode(out?.stdout).trim());
+  if (Number.isFinite(limit) && users + 512 > limit) {
+    note(
+      `warning: ${users} users need about ${
+        users + 512
+      } open files per process, ` +
+        `but ulimit -n is ${limit}; raise it (ulimit -n ${
+          Math.ceil((users + 512) / 1000) * 1000
+        }) or expect connection errors`,
+    );
   }
 }
 
