@@ -130,5 +130,9 @@ export function header(
 
 /** The command line that ran this task, for reports. */
 export function commandLine(task: string, args: string[]): string {
-  return [`deno task ${task}`, ...args].join(" ");
+  // Where the report was written is not part of what was measured.
+  const shown = args.filter((a, i) =>
+    !a.startsWith("--out") && args[i - 1] !== "--out"
+  );
+  return [`deno task ${task}`, ...shown].join(" ");
 }
