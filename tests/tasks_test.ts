@@ -90,3 +90,28 @@ Deno.test("crash-test: orders acknowledged before each SIGKILL survive it exactl
   assert.equal(data.audit.orders.unacknowledged, 0);
   assert.equal(data.audit.stock.conserved, true);
 });
+
+Deno.test("stress:vending answers every user and keeps stock exact at small levels", async () => {
+  const { code, log, out } = await runTask("stress_vending.ts", [
+    "--levels",
+    "10,50",
+    "--processing-ms",
+    "0",
+  ]);
+  assert.equal(code, 0, log);
+  const { data } = await latest(out, "stress-vending");
+  assert.equal(data.levels.length, 2);
+  for (const l of data.levels) {
+    const start = l.start_work;
+    assert.equal((start[200] ?? 0) + (start[409] ?? 0), l.users);
+    assert.ok(l.purchases >= 5, "five idle machines after each reset");
+    assert.equal(l.purchases, start[200]);
+    assert.equal(l.timeouts + l.connection_errors, 0);
+  }
+  assert.equal(data.breaking_point, null);
+  assert.equal(data.stock_integrity.exact, true);
+  assert.equal(
+    data.stock_integrity.initial - data.stock_integrity.purchases,
+    data.stock_integrity.remaining,
+  );
+});
