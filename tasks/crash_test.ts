@@ -13,6 +13,7 @@
 import { auditMarkdown, newestOrderId } from "./_lib/audit.ts";
 import {
   fail,
+  type Flags,
   numberFlag,
   parseFlags,
   runId,
@@ -30,15 +31,17 @@ import {
 import { type ChildServer, startServer } from "./_lib/server.ts";
 import { openDatabase } from "./_lib/target.ts";
 import {
-  auditWorkload,
   prepareMenu,
-  timelineChart,
   Workload,
   WORKLOAD_OPTIONS,
   workloadFlags,
   workloadHelp,
-  workloadMarkdown,
 } from "./_lib/workload.ts";
+import {
+  auditWorkload,
+  timelineChart,
+  workloadMarkdown,
+} from "./_lib/workload_report.ts";
 
 const DEFAULTS = { connections: 32, durationMs: 20_000 };
 const USAGE = `Usage: deno task crash-test [options]
@@ -92,58 +95,40 @@ async function killLoop(
   return out;
 }
 
-async function main() {
-  const flags = parseFlags(Deno.args, {
-    ...WORKLOAD_OPTIONS,
-    kills: { type: "string" },
-    "down-ms": { type: "string" },
-  }, USAGE);
+type Settings = ReturnType<typeof settingsOf>;
+
+function settingsOf(flags: Flags) {
   if (stringFlag(flags, "url")) {
     fail(
       "crash-test starts and kills its own server; use --database-url, not --url",
     );
   }
-  const kills = numberFlag(flags, "kills", 5, { min: 0, max: 100 });
-  const downMs = numberFlag(flags, "down-ms", 200, { min: 0, max: 60_000 });
-  const { connections, durationMs, faultRate, stock } = workloadFlags(
-    flags,
-    DEFAULTS,
-  );
-  const tag = `crash-${runId()}`;
+  return {
+    kills: numberFlag(flags, "kills", 5, { min: 0, max: 100 }),
+    downMs: numberFlag(flags, "down-ms", 200, { min: 0, max: 60_000 }),
+    ...workloadFlags(flags, DEFAULTS),
+    token: stringFlag(flags, "token"),
+  };
+}
 
-  const db = await openDatabase(stringFlag(flags, "database-url"));
-  const client = Deno.createHttpClient({ poolMaxIdlePerHost: connections });
-  let server: ChildServer | undefined;
+/** Places orders while the kill loop runs, then audits the last incarnation. */
+async function measure(server: ChildServer, s: Settings) {
+  const tag = `crash-${runId()}`;
+  const menu = await prepareMenu(server.url, { tag, ...s });
+  const before = await newestOrderId(server.url);
+  const client = Deno.createHttpClient({ poolMaxIdlePerHost: s.connections });
   try {
-    server = await startServer({ databaseUrl: db.url });
-    const label = `child server ${server.url} on ${db.label}`;
-    note(
-      `crash-test: ${kills} kills in ${
-        durationMs / 1000
-      } s, ${connections} connections, against ${label}`,
-    );
-    const menu = await prepareMenu(server.url, {
-      tag,
-      stock,
-      token: stringFlag(flags, "token"),
-    });
-    const before = await newestOrderId(server.url);
     const w = new Workload({
+      ...s,
       base: server.url,
       menu,
-      connections,
-      durationMs,
-      faultRate,
       readShare: 0,
       tag,
       client,
       retryForMs: 120_000,
     });
     const progress = new Progress(() => w.status());
-    const [killed] = await Promise.all([
-      killLoop(server, w, { kills, durationMs, downMs }),
-      w.run(),
-    ]);
+    const [killed] = await Promise.all([killLoop(server, w, s), w.run()]);
     progress.stop();
     note("auditing the restarted server against every acknowledgement …");
     const audit = await auditWorkload(server.url, before, w);
@@ -151,102 +136,123 @@ async function main() {
       k.present_after = w.acks.slice(0, k.acked_before)
         .filter((a) => audit.isPresent(a.id)).length;
     }
-    const summary = w.summary();
     const passed = audit.passed &&
       killed.every((k) => k.present_after === k.acked_before);
+    return { killed, audit, passed, summary: w.summary() };
+  } finally {
+    client.close();
+  }
+}
+
+type Result = Awaited<ReturnType<typeof measure>>;
+
+function killTable(killed: Kill[]): string {
+  return mdTable(
+    [
+      "kill",
+      "at (s)",
+      "acknowledged before",
+      "present after restart",
+      "in flight at kill",
+      "restart to healthy (ms)",
+    ],
+    killed.map((k) => [
+      k.n,
+      k.at_s.toFixed(1),
+      k.acked_before,
+      k.present_after ?? "?",
+      k.in_flight,
+      ms(k.restart_ms),
+    ]),
+  );
+}
+
+function render(
+  r: Result,
+  ctx: { s: Settings; label: string; errorLines: number; svg?: string },
+): string {
+  const { s } = ctx;
+  return [
+    header("Crash test: SIGKILL under load, restart, audit", {
+      passed: r.passed,
+      command: commandLine("crash-test", Deno.args),
+      target: ctx.label,
+    }),
+    `${s.connections} connections placed orders for ${
+      s.durationMs / 1000
+    } s while the server was SIGKILLed ${s.kills} times ` +
+    `(dead for ${s.downMs} ms each time, then restarted on the same database and port). ` +
+    `Unanswered requests were retried with the same Idempotency-Key until answered.`,
+    "",
+    "## Kills",
+    "",
+    killTable(r.killed),
+    "",
+    "## Throughput and latency",
+    "",
+    workloadMarkdown(r.summary),
+    "",
+    ctx.svg ? `![orders per second with kills](${ctx.svg})\n` : "",
+    "## Audit",
+    "",
+    auditMarkdown(r.audit.orders, r.audit.stock),
+    "",
+    `Server log lines at level error (all incarnations): ${ctx.errorLines}.`,
+    "",
+  ].join("\n");
+}
+
+async function main() {
+  const flags = parseFlags(Deno.args, {
+    ...WORKLOAD_OPTIONS,
+    kills: { type: "string" },
+    "down-ms": { type: "string" },
+  }, USAGE);
+  const s = settingsOf(flags);
+  const db = await openDatabase(stringFlag(flags, "database-url"));
+  let server: ChildServer | undefined;
+  try {
+    server = await startServer({ databaseUrl: db.url });
+    const label = `child server ${server.url} on ${db.label}`;
+    note(
+      `crash-test: ${s.kills} kills in ${s.durationMs / 1000} s, ` +
+        `${s.connections} connections, against ${label}`,
+    );
+    const r = await measure(server, s);
+    const errorLines = server.errorLines();
+    const { token: _, ...settings } = s;
     const data = {
       task: "crash-test",
-      settings: {
-        kills,
-        duration_ms: durationMs,
-        connections,
-        down_ms: downMs,
-        faults: faultRate,
-        stock,
-      },
+      settings,
       target: label,
-      kills: killed,
-      ...summary,
-      server_error_log_lines: server.errorLines(),
-      audit,
-      passed,
+      kills: r.killed,
+      ...r.summary,
+      server_error_log_lines: errorLines,
+      audit: r.audit,
+      passed: r.passed,
     };
-    const command = commandLine("crash-test", Deno.args);
-    const markers = killed.map((k) => ({
+    const markers = r.killed.map((k) => ({
       index: Math.floor(k.at_s),
       label: `kill ${k.n}`,
     }));
-    const markdown = (svg?: string) =>
-      [
-        header("Crash test: SIGKILL under load, restart, audit", {
-          passed,
-          command,
-          target: label,
-        }),
-        `${connections} connections placed orders for ${
-          durationMs / 1000
-        } s while the server was SIGKILLed ${kills} times ` +
-        `(dead for ${downMs} ms each time, then restarted on the same database and port). Unanswered requests were retried ` +
-        `with the same Idempotency-Key until answered.`,
-        "",
-        "## Kills",
-        "",
-        mdTable(
-          [
-            "kill",
-            "at (s)",
-            "acknowledged before",
-            "present after restart",
-            "in flight at kill",
-            "restart to healthy (ms)",
-          ],
-          killed.map((k) => [
-            k.n,
-            k.at_s.toFixed(1),
-            k.acked_before,
-            k.present_after ?? "?",
-            k.in_flight,
-            ms(k.restart_ms),
-          ]),
-        ),
-        "",
-        "## Throughput and latency",
-        "",
-        workloadMarkdown(summary),
-        "",
-        svg ? `![orders per second with kills](${svg})\n` : "",
-        "## Audit",
-        "",
-        auditMarkdown(audit.orders, audit.stock),
-        "",
-        `Server log lines at level error (all incarnations): ${
-          server!.errorLines()
-        }.`,
-        "",
-      ].join("\n");
-    const isPg = db.url.startsWith("postgres");
-    const files = await writeReport(
-      isPg ? "crash-test-postgres" : "crash-test",
-      {
-        markdown,
-        data,
-        svg: timelineChart(
-          `Orders through ${kills} SIGKILLs`,
-          summary.per_second,
-          markers,
-        ),
-      },
-      flags.out as string | undefined,
-    );
+    const pg = db.url.startsWith("postgres");
+    const files = await writeReport(pg ? "crash-test-postgres" : "crash-test", {
+      markdown: (svg) => render(r, { s, label, errorLines, svg }),
+      data,
+      svg: timelineChart(
+        `Orders through ${s.kills} SIGKILLs`,
+        r.summary.per_second,
+        markers,
+      ),
+    }, flags.out as string | undefined);
+    const { orders, stock } = r.audit;
     note(
-      `report: ${files.markdown}\n${
-        passed ? "PASS" : "FAIL"
-      }: ${w.count.acked} acknowledged through ${kills} kills, ` +
-        `lost ${audit.orders.lost}, duplicated ${audit.orders.duplicated}, stock conserved ${audit.stock.conserved}`,
+      `report: ${files.markdown}\n${r.passed ? "PASS" : "FAIL"}: ` +
+        `${r.summary.counts.acked} acknowledged through ${s.kills} kills, ` +
+        `lost ${orders.lost}, duplicated ${orders.duplicated}, stock conserved ${stock.conserved}`,
     );
-    if (!passed) Deno.exitCode = 1;
+    if (!r.passed) Deno.exitCode = 1;
   } finally {
-    client.close();
     await server?.stop();
     await db.cleanup();
   }

@@ -9,77 +9,120 @@
  * @module
  */
 import { auditMarkdown, newestOrderId } from "./_lib/audit.ts";
-import { fail, numberFlag, parseFlags, runId, stringFlag } from "./_lib/cli.ts";
+import {
+  fail,
+  type Flags,
+  numberFlag,
+  parseFlags,
+  runId,
+  stringFlag,
+} from "./_lib/cli.ts";
+import { KitchenStreams } from "./_lib/kitchen_streams.ts";
 import { note, Progress } from "./_lib/progress.ts";
 import { commandLine, header, writeReport } from "./_lib/report.ts";
-import { openTarget } from "./_lib/target.ts";
+import { openTarget, type Target } from "./_lib/target.ts";
 import {
-  auditWorkload,
   prepareMenu,
-  timelineChart,
   Workload,
   WORKLOAD_OPTIONS,
   workloadFlags,
   workloadHelp,
-  workloadMarkdown,
 } from "./_lib/workload.ts";
+import {
+  auditWorkload,
+  timelineChart,
+  workloadMarkdown,
+} from "./_lib/workload_report.ts";
 
 const DEFAULTS = { connections: 256, durationMs: 10_000 };
 const USAGE = `Usage: deno task load [options]${workloadHelp(DEFAULTS)}
   --sse N             kitchen event streams kept open on /kitchen/events (default 4)
   --read-share R      share of iterations that read GET /orders instead (default 0.05)`;
 
-/** Kitchen screens: open streams on /kitchen/events that count `order.created` events. */
-class KitchenStreams {
-  readonly seen: number[] = [];
-  skipped?: string;
-  readonly #readers: ReadableStreamDefaultReader<string>[] = [];
-  readonly #done: Promise<void>[] = [];
+type Settings = ReturnType<typeof settingsOf>;
 
-  /** Opens `n` streams; notes a skip when the route does not exist. */
-  async open(base: string, n: number): Promise<void> {
-    for (let i = 0; i < n; i++) {
-      const o = await fetch(`${base}/kitchen/events`).catch((e: Error) => e);
-      if (o instanceof Error || o.status !== 200 || !o.body) {
-        if (!(o instanceof Error)) await o.body?.cancel();
-        this.skipped = o instanceof Error
-          ? `could not connect to /kitchen/events (${o.message}); kitchen streams skipped`
-          : `GET /kitchen/events answered ${o.status}; kitchen streams skipped`;
-        return;
-      }
-      const reader = o.body.pipeThrough(new TextDecoderStream()).getReader();
-      this.seen.push(0);
-      this.#readers.push(reader);
-      this.#done.push(this.#read(reader, i));
-    }
-  }
+function settingsOf(flags: Flags) {
+  return {
+    ...workloadFlags(flags, DEFAULTS),
+    sse: numberFlag(flags, "sse", 4, { min: 0, max: 1000 }),
+    readShare: numberFlag(flags, "read-share", 0.05, {
+      min: 0,
+      max: 0.9,
+      int: false,
+    }),
+    token: stringFlag(flags, "token"),
+  };
+}
 
-  async #read(reader: ReadableStreamDefaultReader<string>, i: number) {
-    let rest = "";
-    try {
-      while (true) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        const lines = (rest + value).split("\n");
-        rest = lines.pop()!;
-        for (const l of lines) {
-          if (l === "event: order.created") this.seen[i]!++;
-        }
-      }
-    } catch { /* cancelled by close() */ }
+/** Places orders for the run's duration with kitchen screens open, then audits. */
+async function measure(target: Target, s: Settings, kitchen: KitchenStreams) {
+  const tag = `load-${runId()}`;
+  const menu = await prepareMenu(target.url, { tag, ...s });
+  const before = await newestOrderId(target.url);
+  await kitchen.open(target.url, s.sse);
+  const client = Deno.createHttpClient({ poolMaxIdlePerHost: s.connections });
+  try {
+    const w = new Workload({ base: target.url, menu, tag, client, ...s });
+    const progress = new Progress(() => w.status());
+    await w.run();
+    progress.stop();
+    note("auditing against GET /orders and GET /menu/{id} …");
+    const audit = await auditWorkload(target.url, before, w);
+    await kitchen.close(audit.orders.found);
+    return { summary: w.summary(), audit };
+  } finally {
+    client.close();
   }
+}
 
-  /** Waits up to `ms` for every stream to have seen `expected` creations, then closes them. */
-  async close(expected: number, ms = 5000): Promise<void> {
-    const until = performance.now() + ms;
-    while (this.seen.some((s) => s < expected) && performance.now() < until) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await Promise.all(
-      this.#readers.splice(0).map((r) => r.cancel().catch(() => {})),
-    );
-    await Promise.all(this.#done);
-  }
+type Result = Awaited<ReturnType<typeof measure>>;
+
+function describe(s: Settings): string {
+  const faults = s.faultRate > 0
+    ? `${
+      Math.round(s.faultRate * 100)
+    }% of orders had their first attempt aborted mid-flight and retried with the same Idempotency-Key.`
+    : "No injected faults.";
+  return `${s.connections} connections placed orders for ${
+    s.durationMs / 1000
+  } s (one tracked item, stock ${s.stock}, plus untracked items; ` +
+    `${
+      Math.round(s.readShare * 100)
+    }% of iterations read \`GET /orders\` instead). ${faults}`;
+}
+
+function kitchenLine(kitchen: KitchenStreams, orders: number): string {
+  const seen = `${kitchen.seen.length} streams on /kitchen/events saw ${
+    kitchen.seen.join(", ")
+  } \`order.created\` events for ${orders} orders of this run`;
+  return `Kitchen screens: ${kitchen.skipped ?? seen}.`;
+}
+
+function render(
+  r: Result,
+  ctx: { s: Settings; target: Target; kitchen: KitchenStreams; svg?: string },
+): string {
+  const command = commandLine("load", Deno.args);
+  return [
+    header("Sustained order load with a closing audit", {
+      passed: r.audit.passed,
+      command,
+      target: ctx.target.label,
+    }),
+    describe(ctx.s),
+    "",
+    "## Throughput and latency",
+    "",
+    workloadMarkdown(r.summary),
+    "",
+    kitchenLine(ctx.kitchen, r.audit.orders.found),
+    "",
+    ctx.svg ? `![orders per second and p99 latency](${ctx.svg})\n` : "",
+    "## Audit",
+    "",
+    auditMarkdown(r.audit.orders, r.audit.stock),
+    "",
+  ].join("\n");
 }
 
 async function main() {
@@ -88,135 +131,47 @@ async function main() {
     sse: { type: "string" },
     "read-share": { type: "string" },
   }, USAGE);
-  const { connections, durationMs, faultRate, stock } = workloadFlags(
-    flags,
-    DEFAULTS,
-  );
-  const sse = numberFlag(flags, "sse", 4, { min: 0, max: 1000 });
-  const readShare = numberFlag(flags, "read-share", 0.05, {
-    min: 0,
-    max: 0.9,
-    int: false,
-  });
-  const tag = `load-${runId()}`;
-
+  const s = settingsOf(flags);
   const target = await openTarget(flags);
-  const client = Deno.createHttpClient({ poolMaxIdlePerHost: connections });
   const kitchen = new KitchenStreams();
   try {
     note(
-      `load: ${connections} connections for ${
-        durationMs / 1000
-      } s, faults ${faultRate}, against ${target.label}`,
+      `load: ${s.connections} connections for ${s.durationMs / 1000} s, ` +
+        `faults ${s.faultRate}, against ${target.label}`,
     );
-    const menu = await prepareMenu(target.url, {
-      tag,
-      stock,
-      token: stringFlag(flags, "token"),
-    });
-    const before = await newestOrderId(target.url);
-    await kitchen.open(target.url, sse);
-    const w = new Workload({
-      base: target.url,
-      menu,
-      connections,
-      durationMs,
-      faultRate,
-      readShare,
-      tag,
-      client,
-    });
-    const progress = new Progress(() => w.status());
-    await w.run();
-    progress.stop();
-    note("auditing against GET /orders and GET /menu/{id} …");
-    const audit = await auditWorkload(target.url, before, w);
-    await kitchen.close(audit.orders.found);
-    const summary = w.summary();
+    const r = await measure(target, s, kitchen);
+    const { token: _, ...settings } = s;
     const data = {
       task: "load",
-      settings: {
-        connections,
-        duration_ms: durationMs,
-        faults: faultRate,
-        sse,
-        read_share: readShare,
-        stock,
-      },
+      settings,
       target: target.label,
-      ...summary,
-      kitchen: {
-        streams: kitchen.seen.length,
-        order_created_seen: kitchen.seen,
-        skipped: kitchen.skipped,
-      },
+      ...r.summary,
+      kitchen: { order_created_seen: kitchen.seen, skipped: kitchen.skipped },
       server_error_log_lines: target.server?.errorLines() ?? null,
-      audit,
-      passed: audit.passed,
+      audit: r.audit,
+      passed: r.audit.passed,
     };
-    const command = commandLine("load", Deno.args);
-    const markdown = (svg?: string) =>
-      [
-        header("Sustained order load with a closing audit", {
-          passed: audit.passed,
-          command,
-          target: target.label,
-        }),
-        `${connections} connections placed orders for ${
-          durationMs / 1000
-        } s (one tracked item, stock ${stock}, plus untracked items; ` +
-        `${
-          Math.round(readShare * 100)
-        }% of iterations read \`GET /orders\` instead). ` +
-        (faultRate > 0
-          ? `${
-            Math.round(faultRate * 100)
-          }% of orders had their first attempt aborted mid-flight and retried with the same Idempotency-Key.`
-          : "No injected faults."),
-        "",
-        "## Throughput and latency",
-        "",
-        workloadMarkdown(summary),
-        "",
-        `Kitchen screens: ${
-          kitchen.skipped ??
-            `${kitchen.seen.length} streams on /kitchen/events saw ${
-                kitchen.seen.join(", ")
-              } \`order.created\` events ` +
-              `for ${audit.orders.found} orders of this run`
-        }.`,
-        "",
-        svg ? `![orders per second and p99 latency](${svg})\n` : "",
-        "## Audit",
-        "",
-        auditMarkdown(audit.orders, audit.stock),
-        "",
-      ].join("\n");
-    const files = await writeReport(
-      `load${faultRate > 0 ? "-faults" : ""}${
-        target.server?.databaseUrl.startsWith("postgres") ? "-postgres" : ""
-      }`,
-      {
-        markdown,
-        data,
-        svg: timelineChart(
-          `POST /orders, ${connections} connections`,
-          summary.per_second,
-        ),
-      },
-      flags.out as string | undefined,
-    );
+    const pg = target.server?.databaseUrl.startsWith("postgres");
+    const name = `load${s.faultRate > 0 ? "-faults" : ""}${
+      pg ? "-postgres" : ""
+    }`;
+    const files = await writeReport(name, {
+      markdown: (svg) => render(r, { s, target, kitchen, svg }),
+      data,
+      svg: timelineChart(
+        `POST /orders, ${s.connections} connections`,
+        r.summary.per_second,
+      ),
+    }, flags.out as string | undefined);
+    const { orders, stock, passed } = r.audit;
     note(
-      `report: ${files.markdown}\n${
-        audit.passed ? "PASS" : "FAIL"
-      }: ${summary.orders_per_s} orders/s, ` +
-        `p99 ${summary.order_latency_ms.p99} ms, lost ${audit.orders.lost}, duplicated ${audit.orders.duplicated}, ` +
-        `stock conserved ${audit.stock.conserved}`,
+      `report: ${files.markdown}\n${passed ? "PASS" : "FAIL"}: ` +
+        `${r.summary.orders_per_s} orders/s, p99 ${r.summary.order_latency_ms.p99} ms, ` +
+        `lost ${orders.lost}, duplicated ${orders.duplicated}, stock conserved ${stock.conserved}`,
     );
-    if (!audit.passed) Deno.exitCode = 1;
+    if (!passed) Deno.exitCode = 1;
   } finally {
     await kitchen.close(0, 0);
-    client.close();
     await target.close();
   }
 }
