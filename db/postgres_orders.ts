@@ -1,5 +1,13 @@
-/** Order writes on PostgreSQL; each function runs inside one `runTransaction`. */
+/**
+ * Order writes on PostgreSQL, each inside one `runTransaction`. A keyed order
+ * takes three round trips: [BEGIN, claim key, load menu], [insert order and
+ * lines], [take stock, store outcome, insert events, COMMIT]. The hot stock
+ * rows are locked only during the last one, on the server, never across a
+ * client round trip.
+ */
+import type { Sql } from "postgres";
 import { NotFoundError, PreconditionFailedError } from "../domain/errors.ts";
+import type { IdemKey } from "../domain/idempotency.ts";
 import { assertTransition, type OrderStatus } from "../domain/order_status.ts";
 import {
   menuLookup,
@@ -7,62 +15,84 @@ import {
   outOfStock,
   priceOrder,
 } from "../domain/pricing.ts";
-import type { MenuItem, NewOrder, Order, OrderLine } from "../domain/types.ts";
+import type {
+  MenuItem,
+  NewOrder,
+  Order,
+  OrderLine,
+  Placed,
+} from "../domain/types.ts";
 import { menuItemJson, orderJson } from "../domain/wire.ts";
-import { selectOrder, toMenuItem } from "./postgres_rows.ts";
-import type { PgTx } from "./postgres_tx.ts";
+import { claimKey, storeOutcome } from "./postgres_idempotency.ts";
+import { selectMenuItem, selectOrder, toMenuItem } from "./postgres_rows.ts";
+import { isCheckViolation, type PgTx } from "./postgres_tx.ts";
 
-async function loadMenu(tx: PgTx, input: NewOrder): Promise<MenuItem[]> {
+/** How a placed order is answered and remembered (see `PlaceOptions`). */
+export interface PlaceOrderOptions {
+  idempotency?: IdemKey | null;
+  status: number;
+  render: (order: Order) => unknown;
+  /** The pool: a refused stock update is explained by re-reading the item. */
+  pool: Sql;
+}
+
+function loadMenu(tx: PgTx, input: NewOrder): Promise<MenuItem[]> {
   const { ids, names } = menuRefs(input.items);
-  const rows = await tx.sql`
+  return tx.sql`
     SELECT * FROM menu_items
-    WHERE id = ANY(${ids}::bigint[]) OR lower(name) = ANY(${names}::text[])`;
-  return rows.map(toMenuItem);
+    WHERE id = ANY(${ids}::bigint[]) OR lower(name) = ANY(${names}::text[])`
+    .execute().then((rows) => rows.map(toMenuItem));
+}
+
+/** The refusal pricing gives for the item as it is now (sold out makes it unavailable too). */
+async function refusal(pool: Sql, item: MenuItem, quantity: number) {
+  const current = await selectMenuItem(pool, item.id) ?? { ...item, stock: 0 };
+  try {
+    priceOrder([{ menuItemId: item.id, quantity }], menuLookup([current]));
+  } catch (e) {
+    return e;
+  }
+  return outOfStock(item, current.stock ?? 0, quantity);
 }
 
 /**
- * Takes stock with a conditional update, so concurrent orders can never take
- * more than there is; an item reaching 0 becomes unavailable. When the update
- * matches nothing, the current row says why (sold out, or switched off).
+ * Takes stock with a guarded update sent with COMMIT: `CHECK (stock >= 0)`
+ * refuses an order that would oversell (and the CASE refuses an item switched
+ * off meanwhile), which rolls the whole transaction back. An item reaching 0
+ * becomes unavailable and gets a `menu.updated` event.
  */
-async function takeStock(
+function takeStock(
   tx: PgTx,
-  item: MenuItem,
-  quantity: number,
-): Promise<void> {
-  const [row] = await tx.sql`
-    UPDATE menu_items SET stock = stock - ${quantity},
-      available = CASE WHEN stock - ${quantity} = 0 THEN false ELSE available END,
-      updated_at = ${tx.now}
-    WHERE id = ${item.id} AND available AND stock >= ${quantity}
-    RETURNING *`;
-  if (!row) {
-    // Refuse exactly as pricing would have against the row as it is now
-    // (stock reaching 0 also made it unavailable), like the serial libSQL path.
-    const [now] = await tx.sql`SELECT * FROM menu_items WHERE id = ${item.id}`;
-    const current = now ? toMenuItem(now) : { ...item, stock: 0 };
-    priceOrder(
-      [{ menuItemId: item.id, quantity }],
-      menuLookup([current]),
+  pool: Sql,
+  demand: { item: MenuItem; quantity: number }[],
+): void {
+  for (const { item, quantity } of demand) {
+    tx.defer(
+      tx.sql`
+        UPDATE menu_items
+        SET stock = CASE WHEN available THEN stock - ${quantity} ELSE -1 END,
+          available = CASE WHEN stock - ${quantity} = 0 THEN false ELSE available END,
+          updated_at = ${tx.now}
+        WHERE id = ${item.id}`,
+      (e) => isCheckViolation(e) ? refusal(pool, item, quantity) : e,
     );
-    throw outOfStock(item, current.stock ?? 0, quantity);
+    const soldOut = {
+      ...item,
+      stock: 0,
+      available: false,
+      updatedAt: tx.now.getTime(),
+    };
+    tx.event("menu.updated", menuItemJson(soldOut), { ifSoldOut: item.id });
   }
-  const after = toMenuItem(row);
-  if (after.stock === 0) await tx.event("menu.updated", menuItemJson(after));
 }
 
-/** Prices, takes stock and inserts the order with its lines and its event. */
-export async function insertOrder(tx: PgTx, input: NewOrder): Promise<Order> {
-  const priced = priceOrder(input.items, menuLookup(await loadMenu(tx, input)));
-  // Lock stock rows in id order: two orders never wait on each other in a cycle.
-  const demand = [...priced.demand.values()].sort((a, b) =>
-    a.item.id - b.item.id
-  );
-  for (const { item, quantity } of demand) {
-    await takeStock(tx, item, quantity);
-  }
-  const lines = priced.lines;
-  const lineRows = lines.map((l, n) => ({
+async function insertOrder(
+  tx: PgTx,
+  input: NewOrder,
+  menu: MenuItem[],
+): Promise<{ order: Order; demand: { item: MenuItem; quantity: number }[] }> {
+  const priced = priceOrder(input.items, menuLookup(menu));
+  const lines = priced.lines.map((l, n) => ({
     n,
     menu_item_id: l.menuItemId,
     name: l.name,
@@ -70,7 +100,7 @@ export async function insertOrder(tx: PgTx, input: NewOrder): Promise<Order> {
     unit_price_cents: l.unitPriceCents,
     notes: l.notes,
   }));
-  const rows = await tx.sql`
+  const [row] = await tx.sql`
     WITH o AS (
       INSERT INTO orders (status, customer_name, table_label, notes, total_cents,
         version, source, created_at, updated_at)
@@ -84,17 +114,20 @@ export async function insertOrder(tx: PgTx, input: NewOrder): Promise<Order> {
       INSERT INTO order_items (order_id, menu_item_id, name, quantity,
         unit_price_cents, notes)
       SELECT o.id, x.menu_item_id, x.name, x.quantity, x.unit_price_cents, x.notes
-      FROM o, json_to_recordset(${JSON.stringify(lineRows)}::text::json)
+      FROM o, json_to_recordset(${JSON.stringify(lines)}::text::json)
         AS x(n integer, menu_item_id bigint, name text, quantity integer,
           unit_price_cents integer, notes text)
       ORDER BY x.n
       RETURNING id)
-    SELECT (SELECT id FROM o) AS order_id, (SELECT array_agg(id ORDER BY id) FROM l) AS line_ids`;
-  const orderId = Number(rows[0]!.order_id);
-  const lineIds = (rows[0]!.line_ids as (number | string)[]).map(Number);
-  const items: OrderLine[] = lines.map((l, i) => ({ ...l, id: lineIds[i]! }));
+    SELECT (SELECT id FROM o) AS order_id,
+      (SELECT array_agg(id ORDER BY id) FROM l) AS line_ids`;
+  const lineIds = (row!.line_ids as (number | string)[]).map(Number);
+  const items: OrderLine[] = priced.lines.map((l, i) => ({
+    ...l,
+    id: lineIds[i]!,
+  }));
   const order: Order = {
-    id: orderId,
+    id: Number(row!.order_id),
     status: "pending",
     customerName: input.customerName ?? null,
     table: input.table ?? null,
@@ -106,8 +139,48 @@ export async function insertOrder(tx: PgTx, input: NewOrder): Promise<Order> {
     createdAt: tx.now.getTime(),
     updatedAt: tx.now.getTime(),
   };
-  await tx.event("order.created", orderJson(order));
-  return order;
+  // Lock stock rows in id order: two orders never wait on each other in a cycle.
+  const demand = [...priced.demand.values()].sort((a, b) =>
+    a.item.id - b.item.id
+  );
+  return { order, demand };
+}
+
+/** Places an order exactly once under its key: claim, price, insert, take stock, record. */
+export async function placeOrderTx(
+  tx: PgTx,
+  input: NewOrder,
+  opts: PlaceOrderOptions,
+): Promise<Placed> {
+  const idem = opts.idempotency ?? null;
+  const claim = idem ? claimKey(tx, idem) : null;
+  // Sent right behind the claim, so its snapshot follows any wait on the key.
+  const menu = loadMenu(tx, input);
+  menu.catch(() => {}); // unused on a replay
+  const replay = claim ? await claim : null;
+  if (replay) {
+    return {
+      orderId: replay.resourceId,
+      status: replay.status,
+      body: replay.body,
+      replayed: true,
+    };
+  }
+  const { order, demand } = await insertOrder(tx, input, await menu);
+  takeStock(tx, opts.pool, demand);
+  tx.event("order.created", orderJson(order));
+  const out = {
+    status: opts.status,
+    body: opts.render(order),
+    resourceId: order.id,
+  };
+  if (idem) storeOutcome(tx, idem, out);
+  return {
+    orderId: order.id,
+    status: out.status,
+    body: out.body,
+    replayed: false,
+  };
 }
 
 /** Puts a cancelled order's tracked quantities back on the menu. */
@@ -125,7 +198,7 @@ async function restoreStock(tx: PgTx, order: Order): Promise<void> {
         stock = stock + ${quantity}, updated_at = ${tx.now}
       WHERE id = ${id} AND stock IS NOT NULL
       RETURNING *`;
-    if (row) await tx.event("menu.updated", menuItemJson(toMenuItem(row)));
+    if (row) tx.event("menu.updated", menuItemJson(toMenuItem(row)));
   }
 }
 
@@ -149,15 +222,15 @@ export async function updateOrderStatus(
   }
   assertTransition(order.status, status, { orderId: id });
   if (status === "cancelled") await restoreStock(tx, order);
-  await tx.sql`
+  tx.defer(tx.sql`
     UPDATE orders SET status = ${status}, version = version + 1, updated_at = ${tx.now}
-    WHERE id = ${id}`;
+    WHERE id = ${id}`);
   const updated: Order = {
     ...order,
     status,
     version: order.version + 1,
     updatedAt: tx.now.getTime(),
   };
-  await tx.event("order.updated", orderJson(updated));
+  tx.event("order.updated", orderJson(updated));
   return updated;
 }

@@ -99,16 +99,19 @@ export async function withLines(q: Q, rows: readonly Row[]): Promise<Order[]> {
   return rows.map((r) => toOrder(r, byOrder.get(Number(r.id)) ?? []));
 }
 
-/** Loads one order with its lines; `lock` takes the row for update. */
+/** Loads one order with its lines (both queries at once); `lock` takes the row for update. */
 export async function selectOrder(
   q: Q,
   id: number,
   opts: { lock?: boolean } = {},
 ): Promise<Order | null> {
-  const rows = opts.lock
-    ? await q`SELECT * FROM orders WHERE id = ${id} FOR UPDATE`
-    : await q`SELECT * FROM orders WHERE id = ${id}`;
-  return (await withLines(q, rows))[0] ?? null;
+  const head = opts.lock
+    ? q`SELECT * FROM orders WHERE id = ${id} FOR UPDATE`.execute()
+    : q`SELECT * FROM orders WHERE id = ${id}`.execute();
+  const lines = q`SELECT * FROM order_items WHERE order_id = ${id} ORDER BY id`
+    .execute();
+  const [[row], lineRows] = await Promise.all([head, lines]);
+  return row ? toOrder(row, lineRows.map(toLine)) : null;
 }
 
 /** Loads one menu item. */

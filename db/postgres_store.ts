@@ -21,8 +21,8 @@ import type {
 } from "../domain/types.ts";
 import { inventoryJson, menuItemJson, orderJson } from "../domain/wire.ts";
 import { PgEventFanout } from "./postgres_listen.ts";
-import { idempotent } from "./postgres_idempotency.ts";
-import { insertOrder, updateOrderStatus } from "./postgres_orders.ts";
+import { OrderBatcher } from "./postgres_batch.ts";
+import { placeOrderTx, updateOrderStatus } from "./postgres_orders.ts";
 import {
   selectMenuItem,
   selectOrder,
@@ -31,6 +31,7 @@ import {
   toMenuItem,
   withLines,
 } from "./postgres_rows.ts";
+import { EventWatermark } from "./postgres_watermark.ts";
 import { migratePostgres } from "./postgres_schema.ts";
 import {
   createPool,
@@ -43,7 +44,8 @@ import {
 import type { MenuQuery, PlaceOptions, Store } from "./store.ts";
 
 export type { PgTx } from "./postgres_tx.ts";
-export { idempotent } from "./postgres_idempotency.ts";
+export { claimKey, idempotent, storeOutcome } from "./postgres_idempotency.ts";
+export { EVENTS_CHANNEL } from "./postgres_listen.ts";
 
 /** Options of a PostgreSQL store. */
 export type PostgresOptions = PgPoolOptions;
@@ -78,22 +80,33 @@ export class PostgresStore implements Store {
   readonly backend = "postgres" as const;
   /** Local commits and other instances' NOTIFYs reach `onEvents` listeners through this. */
   readonly fanout: PgEventFanout;
+  /** The highest event id below which nothing is still in flight. */
+  readonly watermark: EventWatermark;
+  #orders: OrderBatcher;
 
   /** @param sql the pool (from `createPool`), owned and ended by this store */
   constructor(readonly sql: Sql) {
     this.fanout = new PgEventFanout(sql);
+    this.watermark = new EventWatermark(sql);
+    this.#orders = new OrderBatcher(sql, {
+      onEvents: () => this.fanout.committed(),
+      single: (job) =>
+        this.transaction((tx) =>
+          placeOrderTx(tx, job.input, { ...job, pool: this.sql })
+        ),
+    });
   }
 
   /**
    * Runs `fn` in one transaction: `tx.sql` for queries, `tx.event(type, data)`
-   * to append to the event log (inserted with NOTIFY just before COMMIT).
-   * Retries deadlocks; driver errors become domain errors (503 when the
-   * database is unreachable, 409 for constraint violations).
+   * to append to the event log (inserted with COMMIT, then NOTIFY to the other
+   * instances), `tx.defer(query)` to send a statement with COMMIT. Retries
+   * deadlocks; driver errors become domain errors (503 when the database is
+   * unreachable, 409 for constraint violations).
    */
   transaction<T>(fn: (tx: PgTx) => Promise<T>): Promise<T> {
     return runTransaction(this.sql, fn, {
-      origin: this.fanout.origin,
-      onEvents: () => this.fanout.fire(),
+      onEvents: () => this.fanout.committed(),
     });
   }
 
@@ -139,7 +152,7 @@ export class PostgresStore implements Store {
             ${input.category}, ${input.available}, ${input.stock}, ${tx.now}, ${tx.now})
           RETURNING *`;
         const item = toMenuItem(row!);
-        await tx.event("menu.updated", menuItemJson(item));
+        tx.event("menu.updated", menuItemJson(item));
         return item;
       } catch (e) {
         if (isUniqueViolation(e)) throw duplicateName("Menu item", input.name);
@@ -166,7 +179,7 @@ export class PostgresStore implements Store {
             available = ${next.available}, stock = ${next.stock}, updated_at = ${tx.now}
           WHERE id = ${id} RETURNING *`;
         const item = toMenuItem(row!);
-        await tx.event("menu.updated", menuItemJson(item));
+        tx.event("menu.updated", menuItemJson(item));
         return item;
       } catch (e) {
         if (isUniqueViolation(e)) throw duplicateName("Menu item", next.name);
@@ -175,24 +188,14 @@ export class PostgresStore implements Store {
     });
   }
 
-  async placeOrder(input: NewOrder, opts: PlaceOptions = {}): Promise<Placed> {
-    const render = opts.render ?? orderJson;
-    const out = await this.transaction((tx) =>
-      idempotent(tx, opts.idempotency, async () => {
-        const order = await insertOrder(tx, input);
-        return {
-          status: opts.status ?? 200,
-          body: render(order),
-          resourceId: order.id,
-        };
-      })
-    );
-    return {
-      orderId: out.resourceId,
-      status: out.status,
-      body: out.body,
-      replayed: out.replayed,
-    };
+  /** Orders placed concurrently share one transaction (see `postgres_batch.ts`). */
+  placeOrder(input: NewOrder, opts: PlaceOptions = {}): Promise<Placed> {
+    return this.#orders.place({
+      input,
+      idempotency: opts.idempotency ?? null,
+      status: opts.status ?? 200,
+      render: opts.render ?? orderJson,
+    });
   }
 
   getOrder(id: number): Promise<Order | null> {
@@ -250,8 +253,8 @@ export class PostgresStore implements Store {
             ${tx.now}, ${tx.now})
           RETURNING *`;
         const item = toInventoryItem(row!);
-        await tx.event("inventory.updated", inventoryJson(item));
-        if (isLow(item)) await tx.event("inventory.low", inventoryJson(item));
+        tx.event("inventory.updated", inventoryJson(item));
+        if (isLow(item)) tx.event("inventory.low", inventoryJson(item));
         return item;
       } catch (e) {
         if (isUniqueViolation(e)) {
@@ -279,24 +282,29 @@ export class PostgresStore implements Store {
           low_threshold = ${next.lowThreshold}, updated_at = ${tx.now}
         WHERE id = ${id} RETURNING *`;
       const item = toInventoryItem(updated!);
-      await tx.event("inventory.updated", inventoryJson(item));
+      tx.event("inventory.updated", inventoryJson(item));
       if (isLow(item) && !isLow(before)) {
-        await tx.event("inventory.low", inventoryJson(item));
+        tx.event("inventory.low", inventoryJson(item));
       }
       return item;
     });
   }
 
+  /** Events up to the watermark only: an id still in flight below a visible one would be skipped. */
   listEvents(after: number, limit = 1000): Promise<FeedEvent[]> {
-    return this.read(async (sql) =>
-      (await sql`SELECT * FROM events WHERE id > ${after} ORDER BY id LIMIT ${limit}`)
-        .map(toEvent)
-    );
+    return this.read(async (sql) => {
+      const upTo = await this.watermark.fresh();
+      return (await sql`
+        SELECT * FROM events WHERE id > ${after} AND id <= ${upTo}
+        ORDER BY id LIMIT ${limit}`).map(toEvent);
+    });
   }
 
   lastEventId(): Promise<number> {
     return this.read(async (sql) => {
-      const [row] = await sql`SELECT COALESCE(MAX(id), 0) AS id FROM events`;
+      const upTo = await this.watermark.fresh();
+      const [row] = await sql`
+        SELECT COALESCE(MAX(id), 0) AS id FROM events WHERE id <= ${upTo}`;
       return Number(row?.id ?? 0);
     });
   }
@@ -328,6 +336,7 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.#orders.idle();
     await this.fanout.stop();
     await this.sql.end({ timeout: 5 });
   }
