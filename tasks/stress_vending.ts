@@ -11,13 +11,14 @@
  * @module
  */
 import {
-  SEED_MACHINES,
-  SEED_PRODUCTS,
-  SEED_STOCK,
-} from "../db/vending_seed.ts";
-import { fail, listFlag, numberFlag, parseFlags } from "./_lib/cli.ts";
-import { bearer, getJson, type Outcome, send } from "./_lib/http.ts";
-import { note, Progress } from "./_lib/progress.ts";
+  fail,
+  type Flags,
+  listFlag,
+  numberFlag,
+  parseFlags,
+  stringFlag,
+} from "./_lib/cli.ts";
+import { note } from "./_lib/progress.ts";
 import {
   commandLine,
   header,
@@ -27,9 +28,18 @@ import {
   pct,
   writeReport,
 } from "./_lib/report.ts";
-import { summarize, Tally } from "./_lib/stats.ts";
 import { chart } from "./_lib/svg.ts";
 import { openTarget } from "./_lib/target.ts";
+import {
+  BREAK_SHARE,
+  levelRow,
+  type Product,
+  products,
+  resetAll,
+  type Row,
+  runLevel,
+  seedIfEmpty,
+} from "./_lib/vending_levels.ts";
 
 const USAGE = `Usage: deno task stress:vending [options]
   --levels L,L,…       concurrency levels (default 10,25,50,100,250,500,1000,2500,5000; each up to 20000)
@@ -38,155 +48,65 @@ const USAGE = `Usage: deno task stress:vending [options]
   Large levels open one socket per user: raise the open-files limit (ulimit -n 20000) if connections fail.`;
 
 const DEFAULT_LEVELS = [10, 25, 50, 100, 250, 500, 1000, 2500, 5000];
-/** A level breaks when more than this share of users saw a timeout or a connection error. */
-const BREAK_SHARE = 0.1;
-type Machine = { id: number; status: string };
-type Product = { id: number; stock: number };
+type Settings = ReturnType<typeof settingsOf>;
 
-/** Creates the standard scenario (as `deno task seed:vending`) through the API on an empty server. */
-async function seedIfEmpty(base: string, token?: string) {
-  const machines =
-    (await getJson<Machine[]>(`${base}/api/vending-machines`)).body;
-  const products = (await getJson<Product[]>(`${base}/api/products`)).body;
-  if (machines.length > 0 || products.length > 0) return false;
-  const post = (path: string, body: unknown) =>
-    getJson(`${base}${path}`, { method: "POST", body, headers: bearer(token) });
-  for (const name of SEED_MACHINES) {
-    await post("/api/vending-machines", { name });
-  }
-  for (const name of SEED_PRODUCTS) {
-    await post("/api/products", { name, stock: SEED_STOCK });
-  }
-  return true;
-}
-
-async function resetAll(base: string, token?: string): Promise<number> {
-  const machines =
-    (await getJson<Machine[]>(`${base}/api/vending-machines`)).body;
-  let reset = 0;
-  for (const m of machines.filter((m) => m.status !== "idle")) {
-    const r = await send(`${base}/api/vending-machines/${m.id}/reset`, {
-      method: "POST",
-      headers: bearer(token),
-    });
-    if (r.kind === "response" && r.status === 200) reset++;
-  }
-  return reset;
-}
-
-async function products(base: string): Promise<Product[]> {
-  return (await getJson<Product[]>(`${base}/api/products`)).body;
-}
-
-/** Everything measured at one level. */
-class Level {
-  readonly start = new Tally();
-  readonly choose = new Tally();
-  readonly startMs: number[] = [];
-  readonly chooseMs: number[] = [];
-  timeouts = 0;
-  connectionErrors = 0;
-  /** Users who saw a timeout or a connection error. */
-  brokenUsers = 0;
-  usersDone = 0;
-  wallMs = 0;
-
-  constructor(readonly users: number) {}
-
-  /** Counts one exchange; returns the status or null on a transport failure. */
-  record(o: Outcome, tally: Tally, lat: number[]): number | null {
-    if (o.kind === "response") {
-      tally.add(o.status);
-      lat.push(o.ms);
-      return o.status;
-    }
-    if (o.kind === "timeout") this.timeouts++;
-    else this.connectionErrors++;
-    tally.add(o.kind);
-    return null;
-  }
-
-  get purchases() {
-    return this.choose.get(200);
-  }
-  get requests() {
-    return this.startMs.length + this.chooseMs.length + this.timeouts +
-      this.connectionErrors;
-  }
-}
-
-async function user(
-  base: string,
-  level: Level,
-  productIds: number[],
-  opts: { timeoutMs: number; client: Deno.HttpClient },
-) {
-  const s = await send(`${base}/api/orchestrator/start-work`, {
-    method: "POST",
-    ...opts,
-  });
-  const status = level.record(s, level.start, level.startMs);
-  let broken = status === null;
-  if (status === 200 && s.kind === "response") {
-    const machine = (s.body as { machine: { id: number } }).machine;
-    const product_id =
-      productIds[Math.floor(Math.random() * productIds.length)]!;
-    const c = await send(`${base}/api/orchestrator/choose-product`, {
-      method: "POST",
-      body: { machine_id: machine.id, product_id, count: 1, coins: 1 },
-      ...opts,
-    });
-    broken = level.record(c, level.choose, level.chooseMs) === null;
-  }
-  if (broken) level.brokenUsers++;
-  level.usersDone++;
-}
-
-async function runLevel(
-  base: string,
-  users: number,
-  productIds: number[],
-  opts: { timeoutMs: number; client: Deno.HttpClient },
-) {
-  const level = new Level(users);
-  const progress = new Progress(() =>
-    `level ${users}: users done ${level.usersDone}/${users}  start-work ${
-      JSON.stringify(level.start.counts)
-    }  ` +
-    `choose ${JSON.stringify(level.choose.counts)}`
-  );
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: users }, () => user(base, level, productIds, opts)),
-  );
-  level.wallMs = performance.now() - t0;
-  progress.stop();
-  return level;
-}
-
-function levelRow(l: Level, stockLeft: number) {
-  const all = summarize([...l.startMs, ...l.chooseMs]);
+function settingsOf(flags: Flags) {
   return {
-    users: l.users,
-    wall_ms: Math.round(l.wallMs),
-    rps: Math.round((l.requests / l.wallMs) * 1000),
-    purchases: l.purchases,
-    start_work: l.start.counts,
-    choose_product: l.choose.counts,
-    timeouts: l.timeouts,
-    connection_errors: l.connectionErrors,
-    broken_users: l.brokenUsers,
-    latency_ms: {
-      all,
-      start_work: summarize(l.startMs),
-      choose_product: summarize(l.chooseMs),
-    },
-    stock_left: stockLeft,
-    broken: l.brokenUsers / l.users > BREAK_SHARE,
+    levels: listFlag(flags, "levels", DEFAULT_LEVELS, 20_000),
+    timeoutMs: numberFlag(flags, "timeout-ms", 30_000, {
+      min: 100,
+      max: 600_000,
+    }),
+    processingMs: numberFlag(flags, "processing-ms", 20, {
+      min: 0,
+      max: 3_600_000,
+    }),
+    token: stringFlag(flags, "token"),
   };
 }
 
-type Row = ReturnType<typeof levelRow>;
+const totalStock = (list: Product[]) => list.reduce((n, p) => n + p.stock, 0);
+
+/** Runs every level (machines reset before each), then checks the stock. */
+async function measure(url: string, s: Settings) {
+  const client = Deno.createHttpClient({
+    poolMaxIdlePerHost: Math.max(...s.levels),
+  });
+  try {
+    const seeded = await seedIfEmpty(url, s.token);
+    const initial = await products(url);
+    const ids = initial.map((p) => p.id);
+    const rows: Row[] = [];
+    for (const users of s.levels) {
+      await resetAll(url, s.token);
+      const level = await runLevel(url, users, ids, { ...s, client });
+      rows.push(levelRow(level, totalStock(await products(url))));
+    }
+    await resetAll(url, s.token);
+    const purchases = rows.reduce((n, r) => n + r.purchases, 0);
+    const integrity = {
+      initial: totalStock(initial),
+      purchases,
+      remaining: totalStock(await products(url)),
+      exact: false,
+    };
+    integrity.exact = integrity.initial - purchases === integrity.remaining;
+    const serverErrors = rows.reduce(
+      (n, r) => n + count5xx(r.start_work) + count5xx(r.choose_product),
+      0,
+    );
+    return {
+      seeded,
+      rows,
+      integrity,
+      serverErrors,
+      breaking: rows.find((r) => r.broken)?.users ?? null,
+      passed: integrity.exact && serverErrors === 0,
+    };
+  } finally {
+    client.close();
+  }
+}
 
 async function main() {
   const flags = parseFlags(Deno.args, {
@@ -194,103 +114,53 @@ async function main() {
     "timeout-ms": { type: "string" },
     "processing-ms": { type: "string" },
   }, USAGE);
-  const levels = listFlag(flags, "levels", DEFAULT_LEVELS, 20_000);
-  const timeoutMs = numberFlag(flags, "timeout-ms", 30_000, {
-    min: 100,
-    max: 600_000,
-  });
-  const processingMs = numberFlag(flags, "processing-ms", 20, {
-    min: 0,
-    max: 3_600_000,
-  });
-  const token = flags.token as string | undefined;
+  const s = settingsOf(flags);
   const target = await openTarget(flags, {
-    VENDING_PROCESSING_MS: String(processingMs),
-  });
-  const client = Deno.createHttpClient({
-    poolMaxIdlePerHost: Math.max(...levels),
+    VENDING_PROCESSING_MS: String(s.processingMs),
   });
   try {
     const label = target.server
-      ? `${target.label}, VENDING_PROCESSING_MS=${processingMs}`
+      ? `${target.label}, VENDING_PROCESSING_MS=${s.processingMs}`
       : target.label;
-    note(`stress:vending: levels ${levels.join(", ")} against ${label}`);
-    await warnAboutFileLimit(Math.max(...levels));
-    const seeded = await seedIfEmpty(target.url, token);
-    const initial = await products(target.url);
-    const initialStock = initial.reduce((s, p) => s + p.stock, 0);
-    const rows: Row[] = [];
-    for (const users of levels) {
-      await resetAll(target.url, token);
-      const level = await runLevel(
-        target.url,
-        users,
-        initial.map((p) => p.id),
-        { timeoutMs, client },
-      );
-      const left = (await products(target.url)).reduce(
-        (s, p) => s + p.stock,
-        0,
-      );
-      rows.push(levelRow(level, left));
-    }
-    await resetAll(target.url, token);
-    const remaining = (await products(target.url)).reduce(
-      (s, p) => s + p.stock,
-      0,
-    );
-    const purchases = rows.reduce((s, r) => s + r.purchases, 0);
-    const integrity = {
-      initial: initialStock,
-      purchases,
-      remaining,
-      exact: initialStock - purchases === remaining,
-    };
-    const breaking = rows.find((r) => r.broken)?.users ?? null;
-    const serverErrors = rows.reduce(
-      (s, r) => s + count5xx(r.start_work) + count5xx(r.choose_product),
-      0,
-    );
-    const passed = integrity.exact && serverErrors === 0;
+    note(`stress:vending: levels ${s.levels.join(", ")} against ${label}`);
+    await warnAboutFileLimit(Math.max(...s.levels));
+    const r = await measure(target.url, s);
     const data = {
       task: "stress:vending",
       settings: {
-        levels,
-        timeout_ms: timeoutMs,
-        processing_ms: target.server ? processingMs : null,
-        seeded,
+        levels: s.levels,
+        timeout_ms: s.timeoutMs,
+        processing_ms: target.server ? s.processingMs : null,
+        seeded: r.seeded,
       },
       target: label,
-      levels: rows,
-      breaking_point: breaking,
-      stock_integrity: integrity,
-      server_errors: serverErrors,
-      passed,
+      levels: r.rows,
+      breaking_point: r.breaking,
+      stock_integrity: r.integrity,
+      server_errors: r.serverErrors,
+      passed: r.passed,
     };
     const md = (svg?: string) =>
-      render(rows, {
-        integrity,
-        breaking,
+      render(r.rows, {
+        ...r,
         svg,
         command: commandLine("stress:vending", Deno.args),
         label,
-        passed,
-        timeoutMs,
+        timeoutMs: s.timeoutMs,
       });
     const files = await writeReport("stress-vending", {
       markdown: md,
       data,
-      svg: levelChart(rows),
+      svg: levelChart(r.rows),
     }, flags.out as string | undefined);
     console.log(md().split("## Per endpoint")[0]);
     note(
-      `report: ${files.markdown}\n${passed ? "PASS" : "FAIL"}: breaking point ${
-        breaking ?? "none"
-      }, stock ${integrity.exact ? "exact" : "NOT conserved"}`,
+      `report: ${files.markdown}\n${r.passed ? "PASS" : "FAIL"}: ` +
+        `breaking point ${r.breaking ?? "none"}, ` +
+        `stock ${r.integrity.exact ? "exact" : "NOT conserved"}`,
     );
-    if (!passed) Deno.exitCode = 1;
+    if (!r.passed) Deno.exitCode = 1;
   } finally {
-    client.close();
     await target.close();
   }
 }
