@@ -85,12 +85,56 @@ export async function rawJson(c: Context, limit: number): Promise<unknown> {
       "Request body is not valid UTF-8",
     );
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (e) {
     throw new BadRequestError(
       "malformed_json",
       `Request body is not valid JSON: ${(e as Error).message}`,
+    );
+  }
+  checkJsonValue(value);
+  return value;
+}
+
+/** Deepest nesting a JSON body may use; real bodies need 3 levels. */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Refuses JSON that no route can handle safely: nesting deeper than
+ * `MAX_JSON_DEPTH` (400; recursive code such as the idempotency fingerprint
+ * would overflow the stack) and text no database stores as sent (422): NUL
+ * characters (truncated by SQLite's C API, refused by PostgreSQL) and
+ * unpaired surrogates (not encodable as UTF-8). Iterative, so depth is free.
+ */
+export function checkJsonValue(value: unknown): void {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v === "string") {
+      checkText(v);
+      continue;
+    }
+    if (v === null || typeof v !== "object") continue;
+    if (depth >= MAX_JSON_DEPTH) {
+      throw new BadRequestError(
+        "json_too_deep",
+        `Request body nests deeper than ${MAX_JSON_DEPTH} levels`,
+      );
+    }
+    for (const [k, child] of Object.entries(v)) {
+      checkText(k);
+      stack.push([child, depth + 1]);
+    }
+  }
+}
+
+function checkText(s: string): void {
+  if (s.includes("\u0000") || !s.isWellFormed()) {
+    throw new ValidationError(
+      "invalid_text",
+      "Text must not contain NUL characters or unpaired surrogates",
     );
   }
 }
@@ -107,7 +151,12 @@ export async function jsonBody<S extends z.ZodType>(
 
 /** Validates the query string. */
 export function query<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
-  return check(schema, c.req.query(), "query");
+  const q = c.req.query();
+  for (const [k, v] of Object.entries(q)) {
+    checkText(k);
+    checkText(v);
+  }
+  return check(schema, q, "query");
 }
 
 /** The `{id}` path parameter as a positive integer (422 otherwise). */

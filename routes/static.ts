@@ -21,7 +21,8 @@ export async function serveFile(
   relPath: string,
 ): Promise<Response> {
   if (
-    relPath.includes("..") || relPath.includes("\\") || relPath.startsWith("/")
+    relPath.includes("..") || relPath.includes("\\") ||
+    relPath.startsWith("/") || relPath.length > 200
   ) {
     throw new NotFoundError("not_found", `No file "${relPath}"`);
   }
@@ -35,7 +36,11 @@ export async function serveFile(
       "Cache-Control": "no-cache",
     });
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
+    if (
+      e instanceof Deno.errors.NotFound ||
+      e instanceof Deno.errors.IsADirectory ||
+      e instanceof Deno.errors.NotADirectory
+    ) {
       throw new NotFoundError("not_found", `No file "${relPath}"`);
     }
     throw e;
