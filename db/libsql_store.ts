@@ -27,7 +27,12 @@ import {
   toMenuItem,
 } from "./libsql_rows.ts";
 import { migrate } from "./libsql_schema.ts";
-import { GroupWriter, type Sql, sqlOf, type WriteTx } from "./libsql_writer.ts";
+import {
+  GroupWriter,
+  sessionOf,
+  type Sql,
+  type WriteTx,
+} from "./libsql_writer.ts";
 import type { MenuQuery, PlaceOptions, Store } from "./store.ts";
 import { inventoryAfter, isLow } from "../domain/inventory.ts";
 
@@ -58,7 +63,8 @@ export interface Connection {
 function connect(url: string, authToken?: string): Connection {
   if (url.startsWith("file:")) return openNative(url.slice("file:".length));
   const client = createClient({ url, authToken });
-  return { sql: sqlOf(client), close: () => client.close() };
+  // Remote: a stateless client, so transactions need an explicit session.
+  return { sql: sessionOf(client), close: () => client.close() };
 }
 
 /** Opens (and migrates) a libSQL database: `file:` natively, other URLs through the client. */
@@ -72,16 +78,16 @@ export async function openLibsqlStore(
     if (dir) await Deno.mkdir(dir, { recursive: true });
   }
   const writer = connect(url, opts.authToken);
-  for (
-    const p of [
+  // A remote server owns its journal and durability settings.
+  const pragmas = url.startsWith("file:")
+    ? [
       "journal_mode = WAL",
       "synchronous = FULL",
       "foreign_keys = ON",
       "busy_timeout = 0",
     ]
-  ) {
-    await writer.sql.all(`PRAGMA ${p}`);
-  }
+    : [];
+  for (const p of pragmas) await writer.sql.all(`PRAGMA ${p}`);
   await migrate(writer.sql);
   const reader = connect(url, opts.authToken);
   return new LibsqlStore(writer, reader, opts);

@@ -4,7 +4,7 @@
  * connections mostly fail with SQLITE_BUSY, and a busy_timeout wait blocks the
  * event loop, so every write goes through here instead.
  */
-import type { Client, InArgs, Row } from "@libsql/client";
+import type { Client, InArgs, Row, Transaction } from "@libsql/client";
 import { UnavailableError } from "../domain/errors.ts";
 
 /** Runs SQL on one connection; `all` returns rows, `run` the change count. */
@@ -35,6 +35,56 @@ export function sqlOf(client: Client): Sql {
     },
     async run(sql, args) {
       return (await client.execute({ sql, args: args ?? [] })).rowsAffected;
+    },
+  };
+}
+
+/**
+ * A libSQL client over HTTP or WebSocket (`libsql:`, `http(s):`, `ws(s):`)
+ * keeps no session between `execute` calls: `BEGIN IMMEDIATE` through plain
+ * `execute` opens and ends a transaction on its own, and the statements after
+ * it autocommit. This `Sql` gives the writer (and `migrate`) a session back:
+ * `BEGIN …` opens `client.transaction("write")`, every statement until
+ * `COMMIT`/`ROLLBACK` runs on it (SAVEPOINT, RELEASE and ROLLBACK TO included),
+ * and `COMMIT`/`ROLLBACK` end it. One caller at a time, like the writer.
+ */
+export function sessionOf(client: Client): Sql {
+  let tx: Transaction | null = null;
+  const end = async (how: "commit" | "rollback") => {
+    const t = tx!;
+    tx = null;
+    try {
+      await t[how]();
+    } finally {
+      t.close();
+    }
+  };
+  const execute = async (sql: string, args?: InArgs) => {
+    const verb = /^\s*(\w+)(\s+TO\b)?/i.exec(sql);
+    const word = verb?.[1]?.toUpperCase();
+    if (word === "BEGIN") {
+      if (tx) throw new Error("BEGIN inside a transaction");
+      tx = await client.transaction(
+        /DEFERRED/i.test(sql) ? "deferred" : "write",
+      );
+      return { rows: [] as Row[], rowsAffected: 0 };
+    }
+    if (tx && (word === "COMMIT" || word === "END")) {
+      await end("commit");
+      return { rows: [] as Row[], rowsAffected: 0 };
+    }
+    if (tx && word === "ROLLBACK" && !verb?.[2]) {
+      await end("rollback");
+      return { rows: [] as Row[], rowsAffected: 0 };
+    }
+    return await (tx ?? client).execute({ sql, args: args ?? [] });
+  };
+  return {
+    async all(sql, args) {
+      return (await execute(sql, args)).rows;
+    },
+    async run(sql, args) {
+      return (await execute(sql, args)).rowsAffected;
     },
   };
 }
