@@ -2,13 +2,10 @@
 // Plain ES module, no build step. Text from the server is only ever put in the
 // page with textContent (see el()), never as HTML.
 
-const TOKEN_KEY = "forkflow.staffToken";
+import { askForToken, authHeaders } from "/kitchen/assets/auth.js";
 
-/** The Authorization header for staff calls, from localStorage (set once a token is configured). */
-export function authHeaders() {
-  const token = localStorage.getItem(TOKEN_KEY);
-  return token ? { Authorization: `Bearer ${token}` } : {};
-}
+// The staff token (entered once, see auth.js) goes with every call.
+export { authHeaders };
 
 /** fetch() with JSON in and out and the staff token; resolves to {status, ok, body, headers}. */
 export async function api(
@@ -33,6 +30,10 @@ export async function api(
     json = text ? JSON.parse(text) : null;
   } catch {
     json = null;
+  }
+  // No or a wrong token: ask once, then retry with the one entered.
+  if (res.status === 401 && await askForToken(errorMessage(json, ""))) {
+    return api(path, { method, body, headers, signal });
   }
   return { status: res.status, ok: res.ok, body: json, headers: res.headers };
 }
@@ -77,6 +78,7 @@ export function liveFeed({ types, onEvent, onStatus = () => {}, onReady }) {
   let delay = 1000;
   let readyOnce = false;
   let timer = null;
+  let stopped = false;
 
   const open = () => {
     timer = null;
@@ -109,8 +111,13 @@ export function liveFeed({ types, onEvent, onStatus = () => {}, onReady }) {
       onStatus("reconnecting");
       if (source.readyState === EventSource.CLOSED && timer === null) {
         source.close();
-        timer = setTimeout(open, delay);
-        delay = Math.min(delay * 2, 10_000);
+        timer = -1;
+        // EventSource hides the status: a plain read asks for the token on a 401 (auth.js).
+        api("/kitchen/orders").catch(() => {}).finally(() => {
+          if (stopped) return;
+          timer = setTimeout(open, delay);
+          delay = Math.min(delay * 2, 10_000);
+        });
       }
     };
   };
@@ -120,6 +127,7 @@ export function liveFeed({ types, onEvent, onStatus = () => {}, onReady }) {
       return lastId;
     },
     close() {
+      stopped = true;
       if (timer !== null) clearTimeout(timer);
       source?.close();
     },

@@ -139,6 +139,39 @@ export function bearerToken(header: string | undefined): string | null {
   return m ? m[1]! : null;
 }
 
+/**
+ * EventSource and WebSocket cannot send an Authorization header, so on these
+ * read-only stream paths the token may also come from the `forkflow_token`
+ * cookie that `kitchen/auth.js` sets (path-scoped, SameSite=Strict). Never
+ * for writes, so a cookie can not be used for cross-site request forgery.
+ */
+export const COOKIE_TOKEN_PATHS: ReadonlySet<string> = new Set([
+  "/kitchen/events",
+  "/ws/orders",
+]);
+
+/** Name of the stream-token cookie. */
+export const TOKEN_COOKIE = "forkflow_token";
+
+/** The token of a request: the bearer header, or the stream cookie on a stream GET. */
+export function requestToken(c: Context): string | null {
+  const bearer = bearerToken(c.req.header("authorization"));
+  if (bearer !== null) return bearer;
+  if (c.req.method !== "GET" || !COOKIE_TOKEN_PATHS.has(c.req.path)) {
+    return null;
+  }
+  for (const part of (c.req.header("cookie") ?? "").split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0 || part.slice(0, eq).trim() !== TOKEN_COOKIE) continue;
+    try {
+      return decodeURIComponent(part.slice(eq + 1).trim()) || null;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
 function denied(c: Context, status: 401 | 403, code: string, message: string) {
   const headers: Record<string, string> = {};
   if (status === 401) {
@@ -175,7 +208,7 @@ export function requireRoles(
   return async (c, next) => {
     const need = requiredRole(c.req.method, c.req.path, config);
     if (need === null) return next();
-    const token = bearerToken(c.req.header("authorization"));
+    const token = requestToken(c);
     if (token === null) {
       return denied(
         c,

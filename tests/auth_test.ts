@@ -230,3 +230,42 @@ Deno.test("roles: without tokens every route is open", async () => {
     await db.cleanup();
   }
 });
+
+Deno.test("roles: the stream cookie works on stream GETs only, never for writes", async () => {
+  const stop = new AbortController();
+  const db = await openTempLibsql();
+  const app = createApp({
+    config: testConfig({
+      adminToken: ADMIN,
+      staffToken: STAFF,
+      protectReads: true,
+    }),
+    store: db.store,
+    shutdown: stop.signal,
+  });
+  try {
+    const cookie = {
+      cookie: `other=1; forkflow_token=${encodeURIComponent(STAFF)}`,
+    };
+    const events = await app.request("/kitchen/events", { headers: cookie });
+    assert.equal(events.status, 200);
+    assert.match(events.headers.get("content-type")!, /event-stream/);
+    await events.body?.cancel();
+    const noCookie = await app.request("/kitchen/events");
+    assert.equal(noCookie.status, 401);
+    await noCookie.body?.cancel();
+    const menu = await app.request("/menu", { headers: cookie });
+    assert.equal(menu.status, 401, "not a stream path");
+    await menu.body?.cancel();
+    const adminCookie = { cookie: `forkflow_token=${ADMIN}` };
+    const write = await app.request(
+      "/menu",
+      jsonReq("POST", { name: "Soup", price: 4 }, adminCookie),
+    );
+    assert.equal(write.status, 401, "a cookie never authorises a write");
+    await write.body?.cancel();
+  } finally {
+    stop.abort();
+    await db.cleanup();
+  }
+});
