@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { REPO_ROOT } from "../tasks/_lib/server.ts";
+import { postgresTestBackend } from "./_postgres.ts";
 
 async function runTask(script: string, args: string[]) {
   const out = await Deno.makeTempDir({ prefix: "forkflow-reports-" });
@@ -89,6 +90,37 @@ Deno.test("crash-test: orders acknowledged before each SIGKILL survive it exactl
   assert.equal(data.audit.orders.duplicated, 0);
   assert.equal(data.audit.orders.unacknowledged, 0);
   assert.equal(data.audit.stock.conserved, true);
+});
+
+const pg = postgresTestBackend();
+
+Deno.test({
+  name: "crash-test on PostgreSQL: SIGKILLs lose and double nothing",
+  ignore: pg.skip !== undefined,
+  async fn() {
+    const db = await pg.open();
+    try {
+      const { code, log, out } = await runTask("crash_test.ts", [
+        "--kills",
+        "2",
+        "--duration",
+        "3",
+        "--connections",
+        "8",
+        "--database-url",
+        db.url,
+      ]);
+      assert.equal(code, 0, log);
+      const { data } = await latest(out, "crash-test-postgres");
+      for (const k of data.kills) assert.equal(k.present_after, k.acked_before);
+      assert.ok(data.kills[1].acked_before > 0);
+      assert.equal(data.audit.orders.lost, 0);
+      assert.equal(data.audit.orders.duplicated, 0);
+      assert.equal(data.audit.stock.conserved, true);
+    } finally {
+      await db.cleanup();
+    }
+  },
 });
 
 Deno.test("stress:vending answers every user and keeps stock exact at small levels", async () => {
