@@ -68,7 +68,11 @@ export async function openEventStream(
       } else controller.close();
     } catch { /* already closed or cancelled by the consumer */ }
   };
-  const onAbort = () => finish();
+  // Server shutdown: a last retry hint, so screens come back once it restarts.
+  const onAbort = () => {
+    send(enc.encode(`retry: ${retryMs}\n: server shutting down\n\n`));
+    finish();
+  };
   // Drop when the queue is already over its budget: memory stays bounded by
   // the budget plus one batch, and a burst to a healthy client is not a drop.
   const send = (bytes: Uint8Array) => {

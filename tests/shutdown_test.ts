@@ -65,6 +65,11 @@ Deno.test({
     const dbUrl = `file:${dir}/shutdown.db`;
     try {
       const first = await startServer(dbUrl);
+      // A kitchen screen is connected: shutdown must end its stream, not wait for it.
+      const feed = await fetch(`${first.base}/kitchen/events`);
+      assert.equal(feed.status, 200);
+      const feedText = new Response(feed.body).text().catch((e) => `ERR ${e}`);
+      let signalledAt = 0;
       const acks: Ack[] = [];
       let sent = 0;
       let inFlightAtSignal = -1;
@@ -101,6 +106,7 @@ Deno.test({
           }
           if (acks.length >= signalAfter && inFlightAtSignal < 0) {
             inFlightAtSignal = inFlight;
+            signalledAt = performance.now();
             first.child.kill("SIGTERM");
           }
           if (inFlightAtSignal >= 0 && failed > 0 && sent > acks.length + 200) {
@@ -110,9 +116,16 @@ Deno.test({
       };
       await Promise.all(Array.from({ length: WORKERS }, worker));
       const status = await first.child.status;
+      const stoppedMs = performance.now() - signalledAt;
       const log = await first.stderr;
       assert.equal(status.code, 0, `exit code; stderr:\n${log}`);
       assert.match(log, /SIGTERM received/);
+      assert.ok(stoppedMs < 5000, `stopped ${stoppedMs} ms after SIGTERM`);
+      assert.match(
+        await feedText,
+        /retry: \d+\n: server shutting down\n\n$/,
+        "the open event stream ended with a retry hint",
+      );
       assert.match(log, /stopped; every acknowledged write is committed/);
       assert.ok(inFlightAtSignal > 0, "requests were in flight at SIGTERM");
       assert.ok(acksAfter > 0, "requests in flight at SIGTERM were answered");
