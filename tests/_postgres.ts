@@ -120,3 +120,68 @@ export function postgresTestBackend(): TestBackend {
   if (skip) console.error(`postgres tests skipped: ${skip}`);
   return { name: "postgres", skip, open: openTempPostgres };
 }
+
+/** A `deno run main.ts` child process and its base URL. */
+export interface ServerProcess {
+  base: string;
+  pid: number;
+  /** Whether the process is still running. */
+  alive(): boolean;
+  /** SIGTERM, then waits for the exit; resolves to the exit code. */
+  stop(): Promise<number>;
+}
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+/** Starts main.ts with `env` on a free loopback port; resolves once it listens. */
+export async function startServer(
+  env: Record<string, string>,
+): Promise<ServerProcess> {
+  const keep = ["PATH", "HOME", "DENO_DIR", "TMPDIR"];
+  const inherited = Object.fromEntries(
+    keep.flatMap((k) => {
+      const v = Deno.env.get(k);
+      return v === undefined ? [] : [[k, v]];
+    }),
+  );
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN],
+    env: { ...inherited, HOST: "127.0.0.1", PORT: "0", ...env },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let exited = false;
+  const status = child.status.then((s) => {
+    exited = true;
+    return s;
+  });
+  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "";
+  let base: string | null = null;
+  while (base === null) {
+    const { value, done } = await lines.read();
+    if (done) {
+      await status;
+      throw new Error(`server did not start:\n${log}`);
+    }
+    log += value;
+    base = /listening on (http:\/\/[\d.]+:\d+)/.exec(log)?.[1] ?? null;
+  }
+  // Keep draining stderr so the child never blocks on a full pipe.
+  const drained = (async () => {
+    while (!(await lines.read()).done) { /* discard */ }
+  })();
+  return {
+    base,
+    pid: child.pid,
+    alive: () => !exited,
+    async stop() {
+      if (!exited) child.kill("SIGTERM");
+      const { code } = await status;
+      await drained;
+      return code;
+    },
+  };
+}
