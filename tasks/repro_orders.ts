@@ -12,6 +12,7 @@ import {
   type Ack,
   auditMarkdown,
   auditOrders,
+  auditPassed,
   newestOrderId,
   ordersAfter,
 } from "./_lib/audit.ts";
@@ -132,6 +133,40 @@ function impactOf(lost: number, avgOrderValue: number) {
   };
 }
 
+type Run = Awaited<ReturnType<typeof runCashiers>>;
+
+/** Audits the run against the database and works out the table and the impact. */
+async function analyse(base: string, before: number, run: Run, s: Settings) {
+  const { results } = run;
+  const ours = new Set(results.map((r) => r.notes));
+  const mine = (await ordersAfter(base, before)).filter((o) =>
+    ours.has(o.notes ?? "")
+  );
+  const acked = results.filter((r) => r.placed.result === "acked");
+  const acks: Ack[] = acked.map((r) => ({ id: r.placed.id!, notes: r.notes }));
+  const audit = auditOrders(acks, mine);
+  const table = tableOf(results, audit.duplicated);
+  const mean = acked.reduce((n, r) => n + r.placed.total!, 0) / acked.length;
+  const avg = s.avgOrderValue ?? (acked.length ? mean : 25);
+  return {
+    task: "repro:orders",
+    settings: s,
+    wall_ms: Math.round(run.wallMs),
+    table,
+    impact: impactOf(table.failed + audit.lost, avg),
+    latency_ms: summarize(results.map((r) => r.placed.totalMs)),
+    retries: results.reduce((n, r) => n + r.placed.attempts - 1, 0),
+    failures: results.filter((r) => r.placed.result !== "acked").slice(0, 20)
+      .map((r) => ({
+        notes: r.notes,
+        status: r.placed.status,
+        code: r.placed.code,
+      })),
+    audit,
+    passed: table.failed === 0 && auditPassed(audit),
+  };
+}
+
 async function main() {
   const flags = parseFlags(Deno.args, {
     cashiers: { type: "string" },
@@ -146,43 +181,11 @@ async function main() {
       `repro:orders: ${s.cashiers} cashiers × ${s.orders} orders, ${s.delayMs} ms apart, against ${target.label}`,
     );
     const before = await newestOrderId(target.url);
-    const { results, wallMs } = await runCashiers(target.url, s, runId());
+    const run = await runCashiers(target.url, s, runId());
     note("auditing against GET /orders …");
-    const ours = new Set(results.map((r) => r.notes));
-    const mine = (await ordersAfter(target.url, before)).filter((o) =>
-      ours.has(o.notes ?? "")
-    );
-    const acks: Ack[] = results.filter((r) => r.placed.result === "acked")
-      .map((r) => ({ id: r.placed.id!, notes: r.notes }));
-    const audit = auditOrders(acks, mine);
-    const table = tableOf(results, audit.duplicated);
-    const totals = results.filter((r) => r.placed.result === "acked").map((r) =>
-      r.placed.total!
-    );
-    const avg = s.avgOrderValue ??
-      (totals.length ? totals.reduce((a, b) => a + b, 0) / totals.length : 25);
-    const impact = impactOf(table.failed + audit.lost, avg);
-    const latency = summarize(results.map((r) => r.placed.totalMs));
-    const passed = table.failed === 0 && audit.lost === 0 &&
-      audit.duplicated === 0 &&
-      audit.mismatched === 0 && audit.unacknowledged === 0;
     const data = {
-      task: "repro:orders",
-      settings: s,
       target: target.label,
-      wall_ms: Math.round(wallMs),
-      table,
-      impact,
-      latency_ms: latency,
-      retries: results.reduce((n, r) => n + r.placed.attempts - 1, 0),
-      failures: results.filter((r) => r.placed.result !== "acked").slice(0, 20)
-        .map((r) => ({
-          notes: r.notes,
-          status: r.placed.status,
-          code: r.placed.code,
-        })),
-      audit,
-      passed,
+      ...await analyse(target.url, before, run, s),
     };
     const md = render(data, commandLine("repro:orders", Deno.args));
     console.log(md.split("## Audit")[0]);
@@ -196,11 +199,11 @@ async function main() {
       data,
     }, flags.out as string | undefined);
     note(
-      `report: ${files.markdown}\n${passed ? "PASS" : "FAIL"}: ${
-        auditLine(audit)
+      `report: ${files.markdown}\n${data.passed ? "PASS" : "FAIL"}: ${
+        auditLine(data.audit)
       }`,
     );
-    if (!passed) Deno.exitCode = 1;
+    if (!data.passed) Deno.exitCode = 1;
   } finally {
     await target.close();
   }
@@ -212,17 +215,7 @@ function auditLine(
   return `${a.acknowledged} acknowledged, ${a.lost} lost, ${a.duplicated} duplicated`;
 }
 
-type Data = {
-  settings: Settings;
-  target: string;
-  wall_ms: number;
-  table: ReturnType<typeof tableOf>;
-  impact: ReturnType<typeof impactOf>;
-  latency_ms: ReturnType<typeof summarize>;
-  retries: number;
-  audit: ReturnType<typeof auditOrders>;
-  passed: boolean;
-};
+type Data = Awaited<ReturnType<typeof analyse>> & { target: string };
 
 function render(d: Data, command: string): string {
   const t = d.table, i = d.impact, l = d.latency_ms;
