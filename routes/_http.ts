@@ -49,10 +49,19 @@ async function readLimited(c: Context, limit: number): Promise<Uint8Array> {
   if (!body) return new Uint8Array();
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of body) {
-    size += chunk.byteLength;
-    if (size > limit) throw tooLarge();
-    chunks.push(chunk);
+  try {
+    for await (const chunk of body) {
+      size += chunk.byteLength;
+      if (size > limit) throw tooLarge();
+      chunks.push(chunk);
+    }
+  } catch (e) {
+    if (e instanceof PayloadTooLargeError) throw e;
+    // The client sent less than its Content-Length and hung up, or the stream broke.
+    throw new BadRequestError(
+      "incomplete_body",
+      "Request body ended early or could not be read",
+    );
   }
   const out = new Uint8Array(size);
   let at = 0;

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { createApp } from "../app.ts";
-import { backends, testConfig } from "./_helpers.ts";
+import { backends, testConfig, withServer } from "./_helpers.ts";
 import { checksum } from "./_checksum.ts";
 
 const ADMIN = "fuzz-admin-token-7c1d";
@@ -844,3 +844,128 @@ for (const backend of backends()) {
     },
   });
 }
+
+/** Sends raw bytes on a fresh connection, half-closes, and reads the answer's status line. */
+async function rawHttp(port: number, bytes: Uint8Array): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const guard = setTimeout(() => conn.close(), 5000);
+  let out = "";
+  try {
+    await conn.write(bytes);
+    await conn.closeWrite();
+    const buf = new Uint8Array(8192);
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      out += new TextDecoder().decode(buf.subarray(0, n));
+    }
+  } catch {
+    // Closed by the guard or reset by the server: whatever arrived counts.
+  } finally {
+    clearTimeout(guard);
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  }
+  return out.split("\r\n")[0] ?? "";
+}
+
+Deno.test("malformed HTTP on a real socket: no 5xx, nothing written", async () => {
+  const [libsql] = backends();
+  const db = await libsql!.open();
+  const app = createApp({ config: testConfig(), store: db.store });
+  try {
+    const item = await db.store.createMenuItem({
+      name: "Soup",
+      description: "",
+      priceCents: 450,
+      category: "Mains",
+      available: true,
+      stock: null,
+    });
+    const order = `{"items":[{"menu_item_id":${item.id},"quantity":1}]}`;
+    const head = (extra: string) =>
+      `POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${extra}${
+        extra ? "\r\n" : ""
+      }`;
+    const cases: [string, Uint8Array][] = [
+      [
+        "body shorter than Content-Length",
+        cat(head("Content-Length: 100\r\n"), order.slice(0, 20)),
+      ],
+      [
+        "non-numeric Content-Length",
+        cat(head("Content-Length: abc\r\n"), order),
+      ],
+      [
+        "two Content-Lengths",
+        cat(head("Content-Length: 2\r\nContent-Length: 3\r\n"), "{}"),
+      ],
+      [
+        "Content-Length and chunked",
+        cat(
+          head("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"),
+          "zz\r\n",
+        ),
+      ],
+      [
+        "broken chunked body",
+        cat(head("Transfer-Encoding: chunked\r\n"), "zz\r\n{}\r\n"),
+      ],
+      [
+        "latin-1 Idempotency-Key",
+        cat(
+          head(""),
+          "Idempotency-Key: caf",
+          [0xe9],
+          "\r\nContent-Length: 2\r\n\r\n{}",
+        ),
+      ],
+      [
+        "NUL in Authorization",
+        cat(
+          head(""),
+          "Authorization: Bearer ",
+          [0xff, 0x00],
+          "\r\nContent-Length: 2\r\n\r\n{}",
+        ),
+      ],
+      [
+        "invalid UTF-8 body",
+        cat(head("Content-Length: 14\r\n"), '{"items":"', [0xff, 0xfe], '"}'),
+      ],
+      [
+        "invalid UTF-8 in the path",
+        cat("GET /menu/", [0xff], " HTTP/1.1\r\nHost: x\r\n\r\n"),
+      ],
+      [
+        "percent-encoded garbage path",
+        cat("GET /orders/%ff%fe%00 HTTP/1.1\r\nHost: x\r\n\r\n"),
+      ],
+      [
+        "header line without colon",
+        cat("GET /menu HTTP/1.1\r\nHost: x\r\nnonsense\r\n\r\n"),
+      ],
+      ["HTTP/0.9 style", cat("GET /menu\r\n\r\n")],
+    ];
+    await withServer(app.fetch, async (base) => {
+      const port = Number(new URL(base).port);
+      const before = await checksum(db.store);
+      for (const [what, bytes] of cases) {
+        const status = await rawHttp(port, bytes);
+        assert.doesNotMatch(status, /^HTTP\/1\.1 5/, `${what}: ${status}`);
+      }
+      assert.deepEqual(await checksum(db.store), before);
+      // The server still serves after all that.
+      const ok = await fetch(`${base}/orders`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: order,
+      });
+      assert.equal(ok.status, 200);
+      await ok.body?.cancel();
+    });
+  } finally {
+    await db.cleanup();
+  }
+});
