@@ -129,6 +129,8 @@ export interface ServerProcess {
   alive(): boolean;
   /** SIGTERM, then waits for the exit; resolves to the exit code. */
   stop(): Promise<number>;
+  /** The last 20 kB the process wrote to stderr. */
+  output(): string;
 }
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
@@ -171,12 +173,17 @@ export async function startServer(
   }
   // Keep draining stderr so the child never blocks on a full pipe.
   const drained = (async () => {
-    while (!(await lines.read()).done) { /* discard */ }
+    for (;;) {
+      const { value, done } = await lines.read();
+      if (done) return;
+      log = (log + value).slice(-20_000);
+    }
   })();
   return {
     base,
     pid: child.pid,
     alive: () => !exited,
+    output: () => log,
     async stop() {
       if (!exited) child.kill("SIGTERM");
       const { code } = await status;
