@@ -4,7 +4,11 @@
  * instances sharing one database.
  */
 import type { Sql } from "postgres";
-import { ConflictError, NotFoundError } from "../domain/errors.ts";
+import {
+  ConflictError,
+  NotFoundError,
+  UnavailableError,
+} from "../domain/errors.ts";
 import { inventoryAfter, isLow } from "../domain/inventory.ts";
 import type {
   FeedEvent,
@@ -50,6 +54,10 @@ export { EVENTS_CHANNEL } from "./postgres_listen.ts";
 /** Options of a PostgreSQL store. */
 export type PostgresOptions = PgPoolOptions;
 
+/** Postgres.js reconnects an ended pool on demand: a closed store refuses work itself. */
+const shuttingDown = () =>
+  new UnavailableError("The server is shutting down", 1);
+
 function duplicateName(kind: string, name: string): ConflictError {
   return new ConflictError(
     "duplicate_name",
@@ -83,6 +91,7 @@ export class PostgresStore implements Store {
   /** The highest event id below which nothing is still in flight. */
   readonly watermark: EventWatermark;
   #orders: OrderBatcher;
+  #closed = false;
 
   /** @param sql the pool (from `createPool`), owned and ended by this store */
   constructor(readonly sql: Sql) {
@@ -105,6 +114,7 @@ export class PostgresStore implements Store {
    * unreachable, 409 for constraint violations).
    */
   transaction<T>(fn: (tx: PgTx) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(shuttingDown());
     return runTransaction(this.sql, fn, {
       onEvents: () => this.fanout.committed(),
     });
@@ -112,6 +122,7 @@ export class PostgresStore implements Store {
 
   /** Runs a read on the pool, translating driver errors. */
   read<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(shuttingDown());
     return pgRead(() => fn(this.sql));
   }
 
@@ -190,6 +201,7 @@ export class PostgresStore implements Store {
 
   /** Orders placed concurrently share one transaction (see `postgres_batch.ts`). */
   placeOrder(input: NewOrder, opts: PlaceOptions = {}): Promise<Placed> {
+    if (this.#closed) return Promise.reject(shuttingDown());
     return this.#orders.place({
       input,
       idempotency: opts.idempotency ?? null,
@@ -335,7 +347,10 @@ export class PostgresStore implements Store {
     });
   }
 
+  /** Refuses new work, lets queued orders commit, then ends the pool. */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     await this.#orders.idle();
     await this.fanout.stop();
     await this.sql.end({ timeout: 5 });
