@@ -48,7 +48,6 @@ export const ACCESS_RULES: readonly AccessRule[] = [
   // Placing orders.
   { methods: ["POST"], path: "/orders", access: "order" },
   { methods: ["POST"], path: "/api/order", access: "order" },
-  { methods: ["POST"], path: "/api/orders", access: "order" },
   { methods: ["POST"], path: "/api/orchestrator/*", access: "order" },
   // Moving tickets along.
   { methods: ["PATCH"], path: "/orders/*", access: "staff" },
