@@ -303,8 +303,12 @@ function unlockAudio() {
   audio?.resume?.().catch(() => {});
 }
 
+let lastBeep = 0;
+
 function beep() {
-  if (!soundOn) return;
+  // A replay after a reconnect can bring many tickets at once: one beep will do.
+  if (!soundOn || Date.now() - lastBeep < 1500) return;
+  lastBeep = Date.now();
   unlockAudio();
   if (!audio || audio.state !== "running") return;
   const t = audio.currentTime;

@@ -115,7 +115,12 @@ export async function openEventStream(
 
   if (opts.signal?.aborted) finish();
   opts.signal?.addEventListener("abort", onAbort, { once: true });
-  sub = await feed.subscribe(sink);
+  try {
+    sub = await feed.subscribe(sink);
+  } catch (e) {
+    finish();
+    throw e;
+  }
   if (closed) sub.close();
   const watermark = sub.watermark;
 
