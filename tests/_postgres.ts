@@ -28,8 +28,23 @@ function processClusterDir(): string {
   return `${Deno.env.get("TMPDIR") ?? "/tmp"}/forkflow-test-pg-${Deno.pid}`;
 }
 
-/** Stops and deletes the cluster once process `pid` has exited, even if it crashed. */
-async function spawnWatchdog(dir: string, pid: number): Promise<void> {
+const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+
+/** Runs the shell `command` once process `pid` has exited, even if it was killed. */
+async function whenProcessExits(pid: number, command: string): Promise<void> {
+  const loop =
+    `while kill -0 ${pid} 2>/dev/null; do sleep 0.5; done; ${command}`;
+  // sh backgrounds the loop in its own session and returns at once.
+  await new Deno.Command("sh", {
+    args: ["-c", `setsid sh -c ${quote(loop)} >/dev/null 2>&1 </dev/null &`],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).output();
+}
+
+/** Stops and deletes the cluster in `dir` once process `pid` has exited, even if it was killed. */
+export async function spawnWatchdog(dir: string, pid: number): Promise<void> {
   const script = new URL("../tasks/pg.ts", import.meta.url).pathname;
   const stop = [
     Deno.execPath(),
@@ -43,16 +58,8 @@ async function spawnWatchdog(dir: string, pid: number): Promise<void> {
     "--mode",
     "immediate",
     "-q",
-  ].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
-  const loop =
-    `while kill -0 ${pid} 2>/dev/null; do sleep 0.5; done; ${stop}; rm -rf '${dir}'`;
-  // sh backgrounds the loop in its own session and returns at once.
-  await new Deno.Command("sh", {
-    args: ["-c", `setsid sh -c "${loop}" >/dev/null 2>&1 </dev/null &`],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).output();
+  ].map(quote).join(" ");
+  await whenProcessExits(pid, `${stop}; rm -rf ${quote(dir)}`);
 }
 
 async function startProcessCluster(): Promise<string> {
@@ -171,6 +178,16 @@ export async function startServer(
     log += value;
     base = /listening on (http:\/\/[\d.]+:\d+)/.exec(log)?.[1] ?? null;
   }
+  // A test process that is killed must not leave its server behind.
+  // (Only if that pid still runs main.ts: pids get reused.)
+  const ours =
+    `tr '\\0' ' ' < /proc/${child.pid}/cmdline 2>/dev/null | grep -qF ${
+      quote(MAIN)
+    }`;
+  await whenProcessExits(
+    Deno.pid,
+    `${ours} && kill -TERM ${child.pid}; sleep 5; ${ours} && kill -KILL ${child.pid}`,
+  );
   // Keep draining stderr so the child never blocks on a full pipe.
   const drained = (async () => {
     for (;;) {

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { findPgBinDir, startCluster, stopCluster } from "../tasks/pg.ts";
-import { postgresSkipReason, startServer } from "./_postgres.ts";
+import { postgresSkipReason, spawnWatchdog, startServer } from "./_postgres.ts";
 
 const skip = findPgBinDir() === null && Deno.env.get("CI") !== "true"
   ? postgresSkipReason() ?? "no PostgreSQL server binaries"
@@ -106,6 +106,7 @@ Deno.test({
     await Deno.chmod(parent, 0o755); // the postgres OS user must reach it
     const dir = join(parent, "pg");
     const cluster = await startCluster({ dir, port: 0, quiet: true });
+    await spawnWatchdog(dir, Deno.pid); // even if this process is killed mid-test
     const server = await startServer({
       DATABASE_URL: cluster.url,
       DEMO_DATA: "1",
