@@ -386,7 +386,8 @@ async function main() {
       passed,
     };
     console.log(JSON.stringify(data, null, 2));
-    const files = await writeReport("fanout", {
+    const pg = target.server?.databaseUrl.startsWith("postgres") ?? false;
+    const files = await writeReport(pg ? "fanout-postgres" : "fanout", {
       data,
       markdown: () =>
         [
