@@ -1,7 +1,8 @@
 /**
  * Placing orders through the PostgreSQL store (pool of 16, synchronous_commit
  * on), the same work as `store_bench.ts`: each iteration places 500
- * concurrent orders, so orders/s = 500 / (time per iteration).
+ * concurrent orders, so orders/s = 500 / (time per iteration). Group commit
+ * (the store's `placeOrder`) against one transaction per order.
  *
  * Runs against `FORKFLOW_BENCH_PG_URL`, else `FORKFLOW_TEST_PG_URL`, else a
  * postgres:// `DATABASE_URL`, else the throwaway cluster of `deno task pg`
@@ -11,6 +12,8 @@
 import postgres from "postgres";
 import { openPostgresStore, type PostgresStore } from "../db/postgres_store.ts";
 import { clusterStatus } from "../tasks/pg.ts";
+import { placeOrderTx } from "../db/postgres_orders.ts";
+import { orderJson } from "../domain/wire.ts";
 
 const CONCURRENT = 500;
 const BENCH_DB = "forkflow_bench";
@@ -112,6 +115,26 @@ Deno.bench({
   ignore,
   async fn() {
     await placeMany(ctx!.store, tracked, true);
+  },
+});
+
+Deno.bench({
+  name: "postgres: one transaction per order, 500 concurrent (same work)",
+  group: "postgres: place 500 orders",
+  ignore,
+  async fn() {
+    const store = ctx!.store;
+    await Promise.all(Array.from({ length: CONCURRENT }, () => {
+      const n = seq++;
+      return store.transaction((tx) =>
+        placeOrderTx(tx, { items: tracked, notes: `bench ${n}` }, {
+          idempotency: { scope: "bench", key: `k${n}`, fingerprint: "f" },
+          status: 200,
+          render: orderJson,
+          pool: store.sql,
+        })
+      );
+    }));
   },
 });
 
