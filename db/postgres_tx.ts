@@ -9,7 +9,11 @@ import postgres, {
   type Row,
   type Sql,
 } from "postgres";
-import { ConflictError, UnavailableError } from "../domain/errors.ts";
+import {
+  ConflictError,
+  UnavailableError,
+  ValidationError,
+} from "../domain/errors.ts";
 
 /** Pool and timeout settings. */
 export interface PgPoolOptions {
@@ -129,6 +133,13 @@ export function translatePgError(e: unknown): unknown {
       "constraint_violation",
       "The change conflicts with the current data",
       constraint ? { constraint } : {},
+    );
+  }
+  // PostgreSQL text cannot hold NUL (libSQL can): refuse it as bad input, not a 500.
+  if (code === "22021" || code === "22P05") {
+    return new ValidationError(
+      "invalid_text",
+      "Text must not contain NUL characters",
     );
   }
   return e;
