@@ -28,7 +28,7 @@ import {
   ms,
   writeReport,
 } from "./_lib/report.ts";
-import { type ChildServer, startServer } from "./_lib/server.ts";
+import { childLabel, type ChildServer, startServer } from "./_lib/server.ts";
 import { openDatabase } from "./_lib/target.ts";
 import {
   prepareMenu,
@@ -213,7 +213,7 @@ async function main() {
   let server: ChildServer | undefined;
   try {
     server = await startServer({ databaseUrl: db.url });
-    const label = `child server ${server.url} on ${db.label}`;
+    const label = childLabel(server.url, db.label);
     note(
       `crash-test: ${s.kills} kills in ${s.durationMs / 1000} s, ` +
         `${s.connections} connections, against ${label}`,

@@ -37,6 +37,11 @@ export interface ChildServer {
   errorLines(): number;
 }
 
+/** How reports describe a self-started server on `dbLabel`. */
+export function childLabel(url: string, dbLabel: string): string {
+  return `child server ${url} (LOG_LEVEL=warn) on ${dbLabel}`;
+}
+
 /** A loopback port nobody listens on right now. */
 export function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });

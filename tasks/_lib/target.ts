@@ -1,6 +1,6 @@
 /** Where a task sends its load: a given URL, or a server it starts on a throwaway database. */
 import { type Flags, runId, stringFlag } from "./cli.ts";
-import { type ChildServer, startServer } from "./server.ts";
+import { childLabel, type ChildServer, startServer } from "./server.ts";
 
 /** A database for a self-started server, and how to throw it away. */
 export interface TaskDatabase {
@@ -94,7 +94,7 @@ export async function openTarget(
   return {
     url: server.url,
     server,
-    label: `child server ${server.url} on ${db.label}`,
+    label: childLabel(server.url, db.label),
     async close() {
       await server.stop();
       await db.cleanup();
