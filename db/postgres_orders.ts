@@ -25,7 +25,8 @@ import type {
 import { menuItemJson, orderJson } from "../domain/wire.ts";
 import { claimKey, storeOutcome } from "./postgres_idempotency.ts";
 import { selectMenuItem, selectOrder, toMenuItem } from "./postgres_rows.ts";
-import { isCheckViolation, type PgTx } from "./postgres_tx.ts";
+import { isCheckViolation } from "./postgres_pool.ts";
+import type { PgTx } from "./postgres_tx.ts";
 
 /** How a placed order is answered and remembered (see `PlaceOptions`). */
 export interface PlaceOrderOptions {

@@ -42,9 +42,8 @@ import {
   isUniqueViolation,
   type PgPoolOptions,
   pgRead,
-  type PgTx,
-  runTransaction,
-} from "./postgres_tx.ts";
+} from "./postgres_pool.ts";
+import { type PgTx, runTransaction } from "./postgres_tx.ts";
 import type { MenuQuery, PlaceOptions, Store } from "./store.ts";
 
 export type { PgTx } from "./postgres_tx.ts";
