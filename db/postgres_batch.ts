@@ -116,23 +116,22 @@ export class OrderBatcher {
     } catch (e) {
       throw translatePgError(e);
     }
-    let lost = false;
+    let settle: () => void;
     try {
-      const settle = await runOrderBatch(conn, batch, {
+      settle = await runOrderBatch(conn, batch, {
         onEvents: this.opts.onEvents,
         requeue: (job) => this.place(job).then(job.resolve, job.reject),
       });
-      conn.release();
-      settle();
     } catch (e) {
-      lost = isConnectionLost(e);
       // A lost connection is never written to again (porsager/postgres#1208).
-      if (!lost) {
+      if (!isConnectionLost(e)) {
         await conn`ROLLBACK`.then(() => conn.release(), (r) => {
           if (!isConnectionLost(r)) conn.release();
         });
       }
       throw e;
     }
+    conn.release();
+    settle();
   }
 }

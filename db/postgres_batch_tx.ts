@@ -36,6 +36,8 @@ interface Accepted {
   events: { t: string; d: unknown }[];
   /** Tracked menu items whose stock this order took. */
   taken: number[];
+  /** The response body, rendered once the ids are known. */
+  body?: unknown;
 }
 
 const keyOf = (k: IdemKey) => `${k.scope}\n${k.key}`;
@@ -119,7 +121,7 @@ export async function runOrderBatch(
       a.job.resolve({
         orderId: a.order.id,
         status: a.job.status,
-        body: a.job.render(a.order),
+        body: a.body,
         replayed: false,
       });
     }
@@ -148,6 +150,7 @@ async function writeOrders(
     a.order.id = oIds[i]!;
     for (const line of a.order.items) line.id = lIds[li++]!;
     a.events.push({ t: "order.created", d: orderJson(a.order) });
+    a.body = a.job.render(a.order);
   });
   const orders = accepted.map(({ order: o }) => ({
     id: o.id,
@@ -230,7 +233,7 @@ async function finishBatch(
     s: a.job.idempotency!.scope,
     k: a.job.idempotency!.key,
     status: a.job.status,
-    body: a.job.render(a.order),
+    body: a.body,
     id: a.order.id,
   }));
   if (outs.length > 0) {
