@@ -10,7 +10,7 @@ import {
   liveFeed,
   showConnection,
   uuid,
-} from "/kitchen/assets/live.js";
+} from "./live.js";
 
 const CART_KEY = "forkflow.cart";
 const OUTBOX_KEY = "forkflow.outbox";

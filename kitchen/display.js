@@ -1,12 +1,6 @@
 // The kitchen screen: live tickets from /kitchen/events, oldest first.
 // Query: ?station=<menu category>, ?warn=<minutes> (default 5), ?late=<minutes> (default 8).
-import {
-  api,
-  el,
-  errorMessage,
-  liveFeed,
-  showConnection,
-} from "/kitchen/assets/live.js";
+import { api, el, errorMessage, liveFeed, showConnection } from "./live.js";
 
 const params = new URLSearchParams(location.search);
 const minutes = (name, fallback) => {

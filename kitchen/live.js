@@ -2,7 +2,7 @@
 // Plain ES module, no build step. Text from the server is only ever put in the
 // page with textContent (see el()), never as HTML.
 
-import { askForToken, authHeaders } from "/kitchen/assets/auth.js";
+import { askForToken, authHeaders } from "./auth.js";
 
 // The staff token (entered once, see auth.js) goes with every call.
 export { authHeaders };

@@ -50,7 +50,9 @@ function hoist(node: unknown): unknown {
 }
 
 function schemaOf(s: z.ZodType, io: "input" | "output") {
-  return hoist(z.toJSONSchema(s, { io, unrepresentable: "any", target: "draft-2020-12" }));
+  return hoist(
+    z.toJSONSchema(s, { io, unrepresentable: "any", target: "draft-2020-12" }),
+  );
 }
 
 function parameters(op: OpDoc) {
