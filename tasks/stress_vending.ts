@@ -45,7 +45,8 @@ const USAGE = `Usage: deno task stress:vending [options]
   --levels L,L,…       concurrency levels (default 10,25,50,100,250,500,1000,2500,5000; each up to 20000)
   --timeout-ms MS      per-request timeout (default 30000)
   --processing-ms MS   VENDING_PROCESSING_MS of the self-started server (default 20)
-  Large levels open one socket per user: raise the open-files limit (ulimit -n 20000) if connections fail.`;
+  Each user holds one socket in this process and one in the server: the open-files limit
+  (ulimit -n) must exceed the largest level by a few hundred (10,000 users: about 10,600).`;
 
 const DEFAULT_LEVELS = [10, 25, 50, 100, 250, 500, 1000, 2500, 5000];
 type Settings = ReturnType<typeof settingsOf>;
