@@ -71,7 +71,18 @@ export async function withServer<T>(
   try {
     return await fn(`http://127.0.0.1:${server.addr.port}`);
   } finally {
-    await server.shutdown();
+    // A test that failed with a stream still open would otherwise wait here
+    // forever and hide its own error.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stuck = new Promise<boolean>((r) =>
+      timer = setTimeout(() => r(true), 5000)
+    );
+    if (await Promise.race([server.shutdown().then(() => false), stuck])) {
+      console.error(
+        "withServer: shutdown still waiting for an open response after 5 s",
+      );
+    }
+    clearTimeout(timer);
   }
 }
 
