@@ -63,6 +63,15 @@ export function openNative(path: string): { sql: Sql; close(): void } {
         return Promise.reject(e);
       }
     },
+    insert(source, args) {
+      try {
+        return Promise.resolve(
+          Number(prepare(source).stmt.run(bindable(args)).lastInsertRowid),
+        );
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    },
   };
   return {
     sql,

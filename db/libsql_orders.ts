@@ -56,10 +56,10 @@ export async function insertOrder(
   for (const { item, quantity } of priced.demand.values()) {
     await takeStock(tx, item, quantity);
   }
-  const [head] = await tx.all(
+  const orderId = await tx.insert(
     `INSERT INTO orders (status, customer_name, table_label, notes, total_cents, version,
        source, created_at, updated_at)
-     VALUES ('pending', ?, ?, ?, ?, 1, ?, ?, ?) RETURNING id`,
+     VALUES ('pending', ?, ?, ?, ?, 1, ?, ?, ?)`,
     [
       input.customerName ?? null,
       input.table ?? null,
@@ -70,12 +70,10 @@ export async function insertOrder(
       tx.now,
     ],
   );
-  const orderId = Number(head!.id);
-  const lineRows = await tx.all(
+  // One multi-row INSERT on the only writer: its rowids are consecutive.
+  const lastLineId = await tx.insert(
     `INSERT INTO order_items (order_id, menu_item_id, name, quantity, unit_price_cents, notes)
-     VALUES ${
-      priced.lines.map(() => "(?, ?, ?, ?, ?, ?)").join(", ")
-    } RETURNING id`,
+     VALUES ${priced.lines.map(() => "(?, ?, ?, ?, ?, ?)").join(", ")}`,
     priced.lines.flatMap((l) => [
       orderId,
       l.menuItemId,
@@ -85,9 +83,10 @@ export async function insertOrder(
       l.notes,
     ]),
   );
+  const firstLineId = lastLineId - priced.lines.length + 1;
   const items: OrderLine[] = priced.lines.map((l, i) => ({
     ...l,
-    id: Number(lineRows[i]!.id),
+    id: firstLineId + i,
   }));
   const order: Order = {
     id: orderId,

@@ -7,10 +7,14 @@
 import type { Client, InArgs, Row, Transaction } from "@libsql/client";
 import { UnavailableError } from "../domain/errors.ts";
 
-/** Runs SQL on one connection; `all` returns rows, `run` the change count. */
+/**
+ * Runs SQL on one connection; `all` returns rows, `run` the change count,
+ * `insert` the rowid of the last row inserted (cheaper than `RETURNING id`).
+ */
 export interface Sql {
   all(sql: string, args?: InArgs): Promise<Row[]>;
   run(sql: string, args?: InArgs): Promise<number>;
+  insert(sql: string, args?: InArgs): Promise<number>;
 }
 
 /** The writer's view inside a job: SQL plus the event log of this transaction. */
@@ -35,6 +39,11 @@ export function sqlOf(client: Client): Sql {
     },
     async run(sql, args) {
       return (await client.execute({ sql, args: args ?? [] })).rowsAffected;
+    },
+    async insert(sql, args) {
+      return Number(
+        (await client.execute({ sql, args: args ?? [] })).lastInsertRowid,
+      );
     },
   };
 }
@@ -85,6 +94,10 @@ export function sessionOf(client: Client): Sql {
     },
     async run(sql, args) {
       return (await execute(sql, args)).rowsAffected;
+    },
+    async insert(sql, args) {
+      const res = await execute(sql, args);
+      return Number("lastInsertRowid" in res ? res.lastInsertRowid : 0);
     },
   };
 }

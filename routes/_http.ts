@@ -47,6 +47,20 @@ async function readLimited(c: Context, limit: number): Promise<Uint8Array> {
   if (declared > limit) throw tooLarge();
   const body = c.req.raw.body;
   if (!body) return new Uint8Array();
+  if (
+    c.req.header("content-length") !== undefined &&
+    !c.req.header("transfer-encoding")
+  ) {
+    // The HTTP layer never yields more than a declared length: read it in one go.
+    try {
+      return new Uint8Array(await c.req.raw.arrayBuffer());
+    } catch {
+      throw new BadRequestError(
+        "incomplete_body",
+        "Request body ended early or could not be read",
+      );
+    }
+  }
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {

@@ -7,6 +7,7 @@ import {
   ValidationError,
 } from "../domain/errors.ts";
 import type { Store } from "../db/store.ts";
+import { orderJson } from "../domain/wire.ts";
 import type { TestBackend } from "./_helpers.ts";
 
 const menuInput = (name: string, over: Record<string, unknown> = {}) => ({
@@ -76,6 +77,7 @@ export function storeContract(backend: TestBackend): void {
     });
     assert.equal(placed.replayed, false);
     const order = (await s.getOrder(placed.orderId))!;
+    assert.deepEqual(placed.body, orderJson(order), "the answer is what was stored");
     assert.equal(order.totalCents, 2700);
     assert.deepEqual(order.items.map((l) => l.unitPriceCents), [1350, null]);
     assert.equal((await s.getMenuItem(a.id))?.stock, 1);
