@@ -1,6 +1,5 @@
 /** Exactly-once effects on libSQL: the key is checked and stored inside the writer job. */
-import { ValidationError } from "../domain/errors.ts";
-import type { IdemKey } from "../domain/idempotency.ts";
+import { type IdemKey, keyReused } from "../domain/idempotency.ts";
 import type { WriteTx } from "./libsql_writer.ts";
 
 /** A response to remember under a key. */
@@ -8,15 +7,6 @@ export interface Outcome {
   status: number;
   body: unknown;
   resourceId: number;
-}
-
-/** The 422 for a key sent again with a different body. */
-export function keyReused(idem: IdemKey): ValidationError {
-  return new ValidationError(
-    "idempotency_key_reused",
-    `Idempotency-Key "${idem.key}" was already used with a different request body`,
-    { idempotency_key: idem.key },
-  );
 }
 
 /**

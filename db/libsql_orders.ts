@@ -1,6 +1,5 @@
 /** Order writes on libSQL; each function runs inside one writer job. */
-import { NotFoundError, PreconditionFailedError } from "../domain/errors.ts";
-import { assertTransition, type OrderStatus } from "../domain/order_status.ts";
+import { checkStatusChange, type OrderStatus } from "../domain/order_status.ts";
 import {
   menuLookup,
   menuRefs,
@@ -133,17 +132,7 @@ export async function updateOrderStatus(
   ifVersion?: number,
 ): Promise<Order> {
   const order = await selectOrder(tx, id);
-  if (!order) {
-    throw new NotFoundError("order_not_found", `Order "${id}" does not exist`);
-  }
-  if (ifVersion !== undefined && ifVersion !== order.version) {
-    throw new PreconditionFailedError(
-      "version_mismatch",
-      `Order "${id}" was changed by someone else (version ${order.version}, not ${ifVersion})`,
-      { current_version: order.version, status: order.status },
-    );
-  }
-  assertTransition(order.status, status, { orderId: id });
+  checkStatusChange(order, { id, status, ifVersion });
   if (status === "cancelled") await restoreStock(tx, order);
   await tx.run(
     "UPDATE orders SET status = ?, version = version + 1, updated_at = ? WHERE id = ?",

@@ -16,7 +16,7 @@ import type { IdemKey } from "../domain/idempotency.ts";
 import { menuLookup, menuRefs, priceOrder } from "../domain/pricing.ts";
 import type { MenuItem, NewOrder, Order, Placed } from "../domain/types.ts";
 import { menuItemJson, orderJson } from "../domain/wire.ts";
-import { keyReused } from "./libsql_idempotency.ts";
+import { keyReused } from "../domain/idempotency.ts";
 import { toMenuItem } from "./postgres_rows.ts";
 
 /** One order waiting for a batch. */

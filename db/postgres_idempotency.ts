@@ -1,7 +1,8 @@
 /** Exactly-once effects on PostgreSQL: the key is claimed FIRST, then the effect runs, in one transaction. */
 import { InFlightError } from "../domain/errors.ts";
 import type { IdemKey } from "../domain/idempotency.ts";
-import { keyReused, type Outcome } from "./libsql_idempotency.ts";
+import { keyReused } from "../domain/idempotency.ts";
+import type { Outcome } from "./libsql_idempotency.ts";
 import type { PgTx } from "./postgres_tx.ts";
 
 export type { Outcome };

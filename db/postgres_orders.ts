@@ -6,9 +6,8 @@
  * client round trip.
  */
 import type { Sql } from "postgres";
-import { NotFoundError, PreconditionFailedError } from "../domain/errors.ts";
 import type { IdemKey } from "../domain/idempotency.ts";
-import { assertTransition, type OrderStatus } from "../domain/order_status.ts";
+import { checkStatusChange, type OrderStatus } from "../domain/order_status.ts";
 import {
   menuLookup,
   menuRefs,
@@ -211,17 +210,7 @@ export async function updateOrderStatus(
   ifVersion?: number,
 ): Promise<Order> {
   const order = await selectOrder(tx.sql, id, { lock: true });
-  if (!order) {
-    throw new NotFoundError("order_not_found", `Order "${id}" does not exist`);
-  }
-  if (ifVersion !== undefined && ifVersion !== order.version) {
-    throw new PreconditionFailedError(
-      "version_mismatch",
-      `Order "${id}" was changed by someone else (version ${order.version}, not ${ifVersion})`,
-      { current_version: order.version, status: order.status },
-    );
-  }
-  assertTransition(order.status, status, { orderId: id });
+  checkStatusChange(order, { id, status, ifVersion });
   if (status === "cancelled") await restoreStock(tx, order);
   tx.defer(tx.sql`
     UPDATE orders SET status = ${status}, version = version + 1, updated_at = ${tx.now}

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { BadRequestError } from "./errors.ts";
+import { BadRequestError, ValidationError } from "./errors.ts";
 
 /** A claimed idempotency key: where it applies, and what body it was sent with. */
 export interface IdemKey {
@@ -70,4 +70,13 @@ export async function idemKeyFor(
   const key = parseIdempotencyKey(header);
   if (key === null) return null;
   return { scope, key, fingerprint: await fingerprint(body) };
+}
+
+/** The 422 for a key sent again with a different body. */
+export function keyReused(idem: IdemKey): ValidationError {
+  return new ValidationError(
+    "idempotency_key_reused",
+    `Idempotency-Key "${idem.key}" was already used with a different request body`,
+    { idempotency_key: idem.key },
+  );
 }

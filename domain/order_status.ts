@@ -1,4 +1,8 @@
-import { ConflictError } from "./errors.ts";
+import {
+  ConflictError,
+  NotFoundError,
+  PreconditionFailedError,
+} from "./errors.ts";
 
 /** Every state an order can be in. */
 export const ORDER_STATUSES = [
@@ -45,4 +49,26 @@ export function assertTransition(
     `Order "${opts.orderId}" cannot move from "${from}" to "${to}"`,
     { from, to, allowed: NEXT[from] },
   );
+}
+
+/**
+ * Checks a requested status change against the stored order: 404 when it does
+ * not exist, 412 when `ifVersion` is stale, 409 when the move is illegal.
+ */
+export function checkStatusChange(
+  order: { status: OrderStatus; version: number } | null,
+  change: { id: number; status: OrderStatus; ifVersion?: number },
+): asserts order is { status: OrderStatus; version: number } {
+  const { id, status, ifVersion } = change;
+  if (!order) {
+    throw new NotFoundError("order_not_found", `Order "${id}" does not exist`);
+  }
+  if (ifVersion !== undefined && ifVersion !== order.version) {
+    throw new PreconditionFailedError(
+      "version_mismatch",
+      `Order "${id}" was changed by someone else (version ${order.version}, not ${ifVersion})`,
+      { current_version: order.version, status: order.status },
+    );
+  }
+  assertTransition(order.status, status, { orderId: id });
 }
