@@ -77,7 +77,11 @@ export function storeContract(backend: TestBackend): void {
     });
     assert.equal(placed.replayed, false);
     const order = (await s.getOrder(placed.orderId))!;
-    assert.deepEqual(placed.body, orderJson(order), "the answer is what was stored");
+    assert.deepEqual(
+      placed.body,
+      orderJson(order),
+      "the answer is what was stored",
+    );
     assert.equal(order.totalCents, 2700);
     assert.deepEqual(order.items.map((l) => l.unitPriceCents), [1350, null]);
     assert.equal((await s.getMenuItem(a.id))?.stock, 1);
