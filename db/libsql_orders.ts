@@ -3,10 +3,11 @@ import { checkStatusChange, type OrderStatus } from "../domain/order_status.ts";
 import {
   menuLookup,
   menuRefs,
+  newOrder,
   outOfStock,
   priceOrder,
 } from "../domain/pricing.ts";
-import type { MenuItem, NewOrder, Order, OrderLine } from "../domain/types.ts";
+import type { MenuItem, NewOrder, Order } from "../domain/types.ts";
 import { menuItemJson, orderJson } from "../domain/wire.ts";
 import { selectMenuItem, selectOrder, toMenuItem } from "./libsql_rows.ts";
 import type { WriteTx } from "./libsql_writer.ts";
@@ -83,23 +84,11 @@ export async function insertOrder(
     ]),
   );
   const firstLineId = lastLineId - priced.lines.length + 1;
-  const items: OrderLine[] = priced.lines.map((l, i) => ({
-    ...l,
-    id: firstLineId + i,
-  }));
-  const order: Order = {
+  const order = newOrder(input, priced, {
     id: orderId,
-    status: "pending",
-    customerName: input.customerName ?? null,
-    table: input.table ?? null,
-    notes: input.notes ?? null,
-    totalCents: priced.totalCents,
-    version: 1,
-    source: input.source ?? "pos",
-    items,
-    createdAt: tx.now,
-    updatedAt: tx.now,
-  };
+    lineIds: priced.lines.map((_, i) => firstLineId + i),
+    now: tx.now,
+  });
   await tx.event("order.created", orderJson(order));
   return order;
 }

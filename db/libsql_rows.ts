@@ -12,7 +12,8 @@ import type {
 import type { Sql } from "./libsql_writer.ts";
 
 const num = (v: unknown) => Number(v);
-const numOrNull = (
+/** A nullable integer column. */
+export const numOrNull = (
   v: unknown,
 ) => (v === null || v === undefined ? null : Number(v));
 const strOrNull = (

@@ -29,7 +29,8 @@ import {
   notChoosing,
 } from "../domain/vending_rules.ts";
 import { idempotent } from "./libsql_idempotency.ts";
-import { numOrNull, toMachine, toProduct } from "./libsql_vending_rows.ts";
+import { numOrNull } from "./libsql_rows.ts";
+import { toMachine, toProduct } from "./libsql_vending_rows.ts";
 import type { LibsqlStore } from "./libsql_store.ts";
 import type { Sql, WriteTx } from "./libsql_writer.ts";
 import { MachineQueue } from "./vending_waiters.ts";

@@ -1,5 +1,6 @@
 /** Row mapping of the vending tables on libSQL (epoch-ms integers). */
 import type { Row } from "@libsql/client";
+import { numOrNull } from "./libsql_rows.ts";
 import type {
   MachineRecord,
   MachineStatus,
@@ -7,10 +8,6 @@ import type {
 } from "../domain/vending.ts";
 
 const num = (v: unknown) => Number(v);
-/** A nullable integer column. */
-export const numOrNull = (
-  v: unknown,
-) => (v === null || v === undefined ? null : Number(v));
 
 /** Maps a `vending_machines` row (as stored, leases not applied). */
 export function toMachine(r: Row): MachineRecord {

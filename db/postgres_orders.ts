@@ -11,16 +11,11 @@ import { checkStatusChange, type OrderStatus } from "../domain/order_status.ts";
 import {
   menuLookup,
   menuRefs,
+  newOrder,
   outOfStock,
   priceOrder,
 } from "../domain/pricing.ts";
-import type {
-  MenuItem,
-  NewOrder,
-  Order,
-  OrderLine,
-  Placed,
-} from "../domain/types.ts";
+import type { MenuItem, NewOrder, Order, Placed } from "../domain/types.ts";
 import { menuItemJson, orderJson } from "../domain/wire.ts";
 import { claimKey, storeOutcome } from "./postgres_idempotency.ts";
 import { selectMenuItem, selectOrder, toMenuItem } from "./postgres_rows.ts";
@@ -122,23 +117,11 @@ async function insertOrder(
     SELECT (SELECT id FROM o) AS order_id,
       (SELECT array_agg(id ORDER BY id) FROM l) AS line_ids`;
   const lineIds = (row!.line_ids as (number | string)[]).map(Number);
-  const items: OrderLine[] = priced.lines.map((l, i) => ({
-    ...l,
-    id: lineIds[i]!,
-  }));
-  const order: Order = {
+  const order = newOrder(input, priced, {
     id: Number(row!.order_id),
-    status: "pending",
-    customerName: input.customerName ?? null,
-    table: input.table ?? null,
-    notes: input.notes ?? null,
-    totalCents: priced.totalCents,
-    version: 1,
-    source: input.source ?? "pos",
-    items,
-    createdAt: tx.now.getTime(),
-    updatedAt: tx.now.getTime(),
-  };
+    lineIds,
+    now: tx.now.getTime(),
+  });
   // Lock stock rows in id order: two orders never wait on each other in a cycle.
   const demand = [...priced.demand.values()].sort((a, b) =>
     a.item.id - b.item.id

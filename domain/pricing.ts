@@ -1,6 +1,6 @@
 /** Pure order rules: resolve requested lines against the menu, price them, check stock. */
 import { ConflictError, ValidationError } from "./errors.ts";
-import type { MenuItem, OrderLineInput } from "./types.ts";
+import type { MenuItem, NewOrder, Order, OrderLineInput } from "./types.ts";
 
 /** A line ready to store: linked to a menu item (priced) or free text (unpriced). */
 export interface PricedLine {
@@ -131,4 +131,25 @@ export function priceOrder(
     if (item.stock! < quantity) throw outOfStock(item, item.stock!, quantity);
   }
   return { lines: priced, totalCents, demand };
+}
+
+/** The order a store has just inserted: status pending, version 1, its lines with their ids. */
+export function newOrder(
+  input: NewOrder,
+  priced: PricedOrder,
+  stored: { id: number; lineIds: number[]; now: number },
+): Order {
+  return {
+    id: stored.id,
+    status: "pending",
+    customerName: input.customerName ?? null,
+    table: input.table ?? null,
+    notes: input.notes ?? null,
+    totalCents: priced.totalCents,
+    version: 1,
+    source: input.source ?? "pos",
+    items: priced.lines.map((l, i) => ({ ...l, id: stored.lineIds[i]! })),
+    createdAt: stored.now,
+    updatedAt: stored.now,
+  };
 }
