@@ -15,7 +15,7 @@ import type {
   OrderQuery,
   Placed,
 } from "../domain/types.ts";
-import { inventoryJson, menuItemJson, orderJson } from "../domain/wire.ts";
+import { inventoryJson, menuItemJson, renderOrder } from "../domain/wire.ts";
 import { idempotent } from "./libsql_idempotency.ts";
 import { insertOrder, updateOrderStatus } from "./libsql_orders.ts";
 import {
@@ -222,13 +222,12 @@ export class LibsqlStore implements Store {
   }
 
   async placeOrder(input: NewOrder, opts: PlaceOptions = {}): Promise<Placed> {
-    const render = opts.render ?? orderJson;
     const out = await this.write((tx) =>
       idempotent(tx, opts.idempotency, async () => {
         const order = await insertOrder(tx, input);
         return {
           status: opts.status ?? 200,
-          body: render(order),
+          body: renderOrder(order, opts.view),
           resourceId: order.id,
         };
       })

@@ -23,7 +23,7 @@ import type {
   OrderQuery,
   Placed,
 } from "../domain/types.ts";
-import { inventoryJson, menuItemJson, orderJson } from "../domain/wire.ts";
+import { inventoryJson, menuItemJson, renderOrder } from "../domain/wire.ts";
 import { PgEventFanout } from "./postgres_listen.ts";
 import { OrderBatcher } from "./postgres_batch.ts";
 import { placeOrderTx, updateOrderStatus } from "./postgres_orders.ts";
@@ -205,7 +205,7 @@ export class PostgresStore implements Store {
       input,
       idempotency: opts.idempotency ?? null,
       status: opts.status ?? 200,
-      render: opts.render ?? orderJson,
+      render: (order) => renderOrder(order, opts.view),
     });
   }
 

@@ -1,5 +1,6 @@
 /** The storage contract every backend implements; it speaks domain types only. */
 import type { IdemKey } from "../domain/idempotency.ts";
+import type { OrderView } from "../domain/wire.ts";
 import type { OrderStatus } from "../domain/order_status.ts";
 import type {
   FeedEvent,
@@ -21,7 +22,7 @@ export interface PlaceOptions {
   /** HTTP status to store with the key (default 200). */
   status?: number;
   /** Response body for the new order (default: the native order JSON). */
-  render?: (order: Order) => unknown;
+  view?: OrderView;
 }
 
 /** Filters of the menu list. */

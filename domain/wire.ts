@@ -50,6 +50,24 @@ export function orderJson(o: Order) {
   };
 }
 
+/** An order in the Bistro92 shape, from its native JSON (an API answer or an event payload). */
+export function bistroOrder(o: ReturnType<typeof orderJson>) {
+  return {
+    id: o.id,
+    table: o.table ?? "",
+    items: o.items.map((l) => ({ name: l.name, quantity: l.quantity })),
+    created_at: o.created_at,
+  };
+}
+
+/** How a new order is answered: ForkFlow's own JSON or the Bistro92 shape. */
+export type OrderView = "native" | "bistro";
+
+/** Renders `o` in `view` (a name, so it can travel to the database thread). */
+export function renderOrder(o: Order, view: OrderView = "native"): unknown {
+  return view === "bistro" ? bistroOrder(orderJson(o)) : orderJson(o);
+}
+
 /** The inventory item as clients see it. */
 export function inventoryJson(i: InventoryItem) {
   return {

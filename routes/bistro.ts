@@ -20,7 +20,7 @@ import {
 } from "../domain/errors.ts";
 import { MAX_LINE_QUANTITY, MAX_ORDER_LINES } from "../domain/schemas.ts";
 import type { NewOrder, Order } from "../domain/types.ts";
-import { orderJson } from "../domain/wire.ts";
+import { bistroOrder, orderJson } from "../domain/wire.ts";
 import type {
   Feed,
   FeedBatch,
@@ -30,7 +30,7 @@ import type {
 import { feedOf } from "../kitchen/feed.ts";
 import type { AppDeps } from "./_deps.ts";
 import { linkNext, rawJson } from "./_http.ts";
-import { idemKeyOf, markReplay } from "./_idempotency.ts";
+import { idemKeyOf, placedResponse } from "./_idempotency.ts";
 import { IDEMPOTENCY_HEADER, type OpDoc } from "./_openapi.ts";
 
 /** Body of `POST /api/order` (unknown fields are ignored, as pydantic does). */
@@ -76,16 +76,6 @@ export const BistroListQuery = z.object({
 });
 
 type NativeOrder = ReturnType<typeof orderJson>;
-
-/** The Bistro92 shape of a native order JSON (an API answer or an event payload). */
-export function bistroOrder(o: NativeOrder) {
-  return {
-    id: o.id,
-    table: o.table ?? "",
-    items: o.items.map((l) => ({ name: l.name, quantity: l.quantity })),
-    created_at: o.created_at,
-  };
-}
 
 const renderBistro = (order: Order) => bistroOrder(orderJson(order));
 
@@ -150,12 +140,10 @@ export function bistroRoutes({ store, config, inflight }: AppDeps) {
             store.placeOrder(input, {
               idempotency: idem,
               status: 201,
-              render: renderBistro,
+              view: "bistro",
             }),
         );
-        markReplay(c, placed.replayed);
-        // deno-lint-ignore no-explicit-any
-        return c.json(placed.body as any, placed.status as 201);
+        return placedResponse(c, placed);
       } catch (e) {
         return detailError(c, e);
       }

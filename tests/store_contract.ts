@@ -117,7 +117,7 @@ export function storeContract(backend: TestBackend): void {
     const opts = {
       idempotency: idem("k1"),
       status: 201,
-      render: (o: { id: number }) => ({ n: o.id }),
+      view: "bistro" as const,
     };
     const first = await s.placeOrder({
       items: [{ menuItemId: a.id, quantity: 1 }],
@@ -132,6 +132,12 @@ export function storeContract(backend: TestBackend): void {
       first.body,
     ]);
     assert.equal(again.orderId, first.orderId);
+    assert.deepEqual(Object.keys(first.body as object).sort(), [
+      "created_at",
+      "id",
+      "items",
+      "table",
+    ]);
     await assert.rejects(
       s.placeOrder({ items: [{ menuItemId: a.id, quantity: 1 }] }, {
         idempotency: idem("k1", "f2"),
