@@ -1,11 +1,14 @@
 /** Picks the backend from `DATABASE_URL`. */
 import { DEFAULT_DATABASE_URL } from "../config.ts";
 import { openLibsqlStore } from "./libsql_store.ts";
+import { openThreadedLibsql } from "./libsql_threaded.ts";
 import type { Backend, Store } from "./store.ts";
 
 /** Options for opening a store. */
 export interface OpenOptions {
   authToken?: string;
+  /** Run an embedded libSQL file on its own thread (default true). */
+  thread?: boolean;
 }
 
 /** Which backend a `DATABASE_URL` selects (undefined: the embedded file). */
@@ -25,7 +28,10 @@ export function openStore(
   if (backend === "postgres") {
     return import("./postgres_store.ts").then((m) => m.openPostgresStore(url!));
   }
-  return openLibsqlStore(url ?? DEFAULT_DATABASE_URL, {
-    authToken: opts.authToken,
-  });
+  const libsql = url ?? DEFAULT_DATABASE_URL;
+  // An embedded file gets its own database thread; a remote server already is one.
+  if (libsql.startsWith("file:") && opts.thread !== false) {
+    return openThreadedLibsql(libsql);
+  }
+  return openLibsqlStore(libsql, { authToken: opts.authToken });
 }

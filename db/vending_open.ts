@@ -2,6 +2,7 @@
 import type { Config } from "../config.ts";
 import type { LeaseTimes } from "../domain/vending.ts";
 import { LibsqlStore } from "./libsql_store.ts";
+import type { ThreadedLibsqlStore } from "./libsql_threaded.ts";
 import { LibsqlVending } from "./libsql_vending.ts";
 import type { PostgresStore } from "./postgres_store.ts";
 import { PostgresVending } from "./postgres_vending.ts";
@@ -23,6 +24,9 @@ export function openVending(
   store: Store,
   config: Pick<Config, "vendingProcessingMs" | "vendingClaimTtlMs">,
 ): VendingStore {
+  if (store.backend === "libsql" && "vending" in store) {
+    return (store as ThreadedLibsqlStore).vending(leaseTimes(config));
+  }
   if (store.backend === "libsql" && store instanceof LibsqlStore) {
     return new LibsqlVending(store, leaseTimes(config));
   }

@@ -78,6 +78,8 @@ export interface Placed {
   orderId: number;
   status: number;
   body: unknown;
+  /** `body` already serialised, when the store has it as text (the libSQL database thread). */
+  json?: string;
   replayed: boolean;
 }
 

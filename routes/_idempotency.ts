@@ -1,5 +1,7 @@
 /** Coordinates requests that share an idempotency key inside this process. */
 import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { Placed } from "../domain/types.ts";
 import { InFlightError } from "../domain/errors.ts";
 import { type IdemKey, idemKeyFor } from "../domain/idempotency.ts";
 
@@ -58,4 +60,12 @@ export function idemKeyOf(
 /** Marks a replayed response. */
 export function markReplay(c: Context, replayed: boolean): void {
   if (replayed) c.header("Idempotent-Replayed", "true");
+}
+
+/** The answer of a placed order: its stored status and body, marked when replayed. */
+export function placedResponse(c: Context, placed: Placed): Response {
+  markReplay(c, placed.replayed);
+  const status = placed.status as ContentfulStatusCode;
+  if (placed.json === undefined) return c.json(placed.body as never, status);
+  return c.body(placed.json, status, { "Content-Type": "application/json" });
 }

@@ -17,7 +17,7 @@ import { orderJson } from "../domain/wire.ts";
 import { ErrorOut, OrderOut } from "../domain/wire_schemas.ts";
 import type { AppDeps } from "./_deps.ts";
 import { jsonBody, linkNext, pathId, query } from "./_http.ts";
-import { idemKeyOf, markReplay } from "./_idempotency.ts";
+import { idemKeyOf, placedResponse } from "./_idempotency.ts";
 import { IDEMPOTENCY_HEADER, type OpDoc } from "./_openapi.ts";
 
 /** Parses `If-Match: "3"` (also bare or weak) into a version number. */
@@ -85,9 +85,7 @@ export function orderRoutes({ store, config, inflight }: AppDeps) {
         idem,
         () => store.placeOrder(input, { idempotency: idem }),
       );
-      markReplay(c, placed.replayed);
-      // deno-lint-ignore no-explicit-any
-      return c.json(placed.body as any, placed.status as 200);
+      return placedResponse(c, placed);
     })
     .get("/", async (c) => {
       const q = query(c, OrderListQuery);

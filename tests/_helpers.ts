@@ -1,7 +1,7 @@
 /** Test plumbing: temporary stores on every available backend, configs, a real server. */
 import { createApp } from "../app.ts";
 import { type Config, loadConfig } from "../config.ts";
-import { openLibsqlStore } from "../db/libsql_store.ts";
+import { openThreadedLibsql } from "../db/libsql_threaded.ts";
 import type { Backend, Store } from "../db/store.ts";
 import { postgresTestBackend } from "./_postgres.ts";
 
@@ -25,11 +25,11 @@ export function testConfig(over: Partial<Config> = {}): Config {
   return { ...loadConfig({ DEMO_DATA: "0" }), ...over };
 }
 
-/** A libSQL store on a new temporary file. */
+/** A libSQL store on a new temporary file, on its own thread as the server runs it. */
 export async function openTempLibsql(): Promise<TestDb> {
   const dir = await Deno.makeTempDir({ prefix: "forkflow-test-" });
   const url = `file:${dir}/test.db`;
-  const store = await openLibsqlStore(url);
+  const store = await openThreadedLibsql(url);
   return {
     store,
     url,
