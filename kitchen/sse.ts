@@ -12,9 +12,17 @@ const HEARTBEAT = enc.encode(": heartbeat\n\n");
 /** Live events held while a replay is still running; beyond that the client is dropped. */
 const MAX_PENDING_EVENTS = 20_000;
 
+/** Every stream gets the same event objects from the feed: format each once. */
+const formatted = new WeakMap<FeedEvent, string>();
+
 /** One SSE message: `id:` (events table id), `event:` (type) and JSON `data:`. */
 export function sseMessage(e: FeedEvent): string {
-  return `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`;
+  let text = formatted.get(e);
+  if (text === undefined) {
+    text = `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`;
+    formatted.set(e, text);
+  }
+  return text;
 }
 
 function encodeAll(events: readonly FeedEvent[]): Uint8Array {

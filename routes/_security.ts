@@ -28,13 +28,13 @@ export const SECURITY_HEADERS: Record<string, string> = {
 
 /** Adds `SECURITY_HEADERS` to every response except WebSocket upgrades. */
 export function securityHeaders(): MiddlewareHandler {
+  const entries = Object.entries(SECURITY_HEADERS);
   return async (c, next) => {
     await next();
     if (c.res.status === 101) return;
     try {
-      for (const [k, v] of Object.entries(SECURITY_HEADERS)) {
-        if (!c.res.headers.has(k)) c.res.headers.set(k, v);
-      }
+      const headers = c.res.headers;
+      for (const [k, v] of entries) if (!headers.has(k)) headers.set(k, v);
     } catch {
       // Immutable headers (a proxied Response) keep what they have.
     }
