@@ -116,32 +116,26 @@ async function measure(server: ChildServer, s: Settings) {
   const tag = `crash-${runId()}`;
   const menu = await prepareMenu(server.url, { tag, ...s });
   const before = await newestOrderId(server.url);
-  const client = Deno.createHttpClient({ poolMaxIdlePerHost: s.connections });
-  try {
-    const w = new Workload({
-      ...s,
-      base: server.url,
-      menu,
-      readShare: 0,
-      tag,
-      client,
-      retryForMs: 120_000,
-    });
-    const progress = new Progress(() => w.status());
-    const [killed] = await Promise.all([killLoop(server, w, s), w.run()]);
-    progress.stop();
-    note("auditing the restarted server against every acknowledgement …");
-    const audit = await auditWorkload(server.url, before, w);
-    for (const k of killed) {
-      k.present_after = w.acks.slice(0, k.acked_before)
-        .filter((a) => audit.isPresent(a.id)).length;
-    }
-    const passed = audit.passed &&
-      killed.every((k) => k.present_after === k.acked_before);
-    return { killed, audit, passed, summary: w.summary() };
-  } finally {
-    client.close();
+  const w = new Workload({
+    ...s,
+    base: server.url,
+    menu,
+    readShare: 0,
+    tag,
+    retryForMs: 120_000,
+  });
+  const progress = new Progress(() => w.status());
+  const [killed] = await Promise.all([killLoop(server, w, s), w.run()]);
+  progress.stop();
+  note("auditing the restarted server against every acknowledgement …");
+  const audit = await auditWorkload(server.url, before, w);
+  for (const k of killed) {
+    k.present_after = w.acks.slice(0, k.acked_before)
+      .filter((a) => audit.isPresent(a.id)).length;
   }
+  const passed = audit.passed &&
+    killed.every((k) => k.present_after === k.acked_before);
+  return { killed, audit, passed, summary: w.summary() };
 }
 
 type Result = Awaited<ReturnType<typeof measure>>;

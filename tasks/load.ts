@@ -10,6 +10,7 @@
  */
 import { auditMarkdown, newestOrderId } from "./_lib/audit.ts";
 import {
+  durationFlag,
   fail,
   type Flags,
   numberFlag,
@@ -36,6 +37,10 @@ import {
 
 const DEFAULTS = { connections: 256, durationMs: 10_000 };
 const USAGE = `Usage: deno task load [options]${workloadHelp(DEFAULTS)}
+  --rate R            offer R orders/s on a fixed schedule (open loop); latency
+                      counts from each order's scheduled start (default: closed
+                      loop, every connection sends again once answered)
+  --warmup D          traffic before the measured window, audited but not timed (default 3s)
   --sse N             kitchen event streams kept open on /kitchen/events (default 4)
   --read-share R      share of iterations that read GET /orders instead (default 0.05)`;
 
@@ -45,6 +50,10 @@ function settingsOf(flags: Flags) {
   return {
     ...workloadFlags(flags, DEFAULTS),
     sse: numberFlag(flags, "sse", 4, { min: 0, max: 1000 }),
+    warmupMs: durationFlag(flags, "warmup", 3000),
+    rate: flags.rate === undefined
+      ? undefined
+      : numberFlag(flags, "rate", 0, { min: 1, max: 1_000_000 }),
     readShare: numberFlag(flags, "read-share", 0.05, {
       min: 0,
       max: 0.9,
@@ -60,19 +69,14 @@ async function measure(target: Target, s: Settings, kitchen: KitchenStreams) {
   const menu = await prepareMenu(target.url, { tag, ...s });
   const before = await newestOrderId(target.url);
   await kitchen.open(target.url, s.sse);
-  const client = Deno.createHttpClient({ poolMaxIdlePerHost: s.connections });
-  try {
-    const w = new Workload({ base: target.url, menu, tag, client, ...s });
-    const progress = new Progress(() => w.status());
-    await w.run();
-    progress.stop();
-    note("auditing against GET /orders and GET /menu/{id} …");
-    const audit = await auditWorkload(target.url, before, w);
-    await kitchen.close(audit.orders.found);
-    return { summary: w.summary(), audit };
-  } finally {
-    client.close();
-  }
+  const w = new Workload({ base: target.url, menu, tag, ...s });
+  const progress = new Progress(() => w.status());
+  await w.run();
+  progress.stop();
+  note("auditing against GET /orders and GET /menu/{id} …");
+  const audit = await auditWorkload(target.url, before, w);
+  await kitchen.close(audit.orders.found);
+  return { summary: w.summary(), audit };
 }
 
 type Result = Awaited<ReturnType<typeof measure>>;
@@ -83,9 +87,14 @@ function describe(s: Settings): string {
       Math.round(s.faultRate * 100)
     }% of orders had their first attempt aborted mid-flight and retried with the same Idempotency-Key.`
     : "No injected faults.";
-  return `${s.connections} connections placed orders for ${
+  const pace = s.rate
+    ? `offered ${s.rate} orders/s on a fixed schedule`
+    : "each sending again as soon as answered";
+  return `${s.connections} connections (${pace}) placed orders for ${
     s.durationMs / 1000
-  } s (one tracked item, stock ${s.stock}, plus untracked items; ` +
+  } s after a ${
+    s.warmupMs / 1000
+  } s warm-up (one tracked item, stock ${s.stock}, plus untracked items; ` +
     `${
       Math.round(s.readShare * 100)
     }% of iterations read \`GET /orders\` instead). ${faults}`;
@@ -129,6 +138,8 @@ async function main() {
   const flags = parseFlags(Deno.args, {
     ...WORKLOAD_OPTIONS,
     sse: { type: "string" },
+    rate: { type: "string" },
+    warmup: { type: "string" },
     "read-share": { type: "string" },
   }, USAGE);
   const s = settingsOf(flags);

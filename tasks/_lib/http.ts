@@ -1,12 +1,15 @@
 /** One HTTP exchange, timed and classified: a response, a timeout, a connection error or an injected abort. */
 
+/** Response headers by (any-case) name. */
+export type HeaderLookup = Pick<Headers, "get">;
+
 /** How one attempt ended. */
 export type Outcome =
   | {
     kind: "response";
     status: number;
     body: unknown;
-    headers: Headers;
+    headers: HeaderLookup;
     ms: number;
   }
   | { kind: "timeout" | "connection" | "aborted"; ms: number; error: string };
@@ -103,7 +106,7 @@ export function errorCode(body: unknown): string | undefined {
 export async function getJson<T>(
   url: string,
   opts: SendOptions = {},
-): Promise<{ body: T; headers: Headers }> {
+): Promise<{ body: T; headers: HeaderLookup }> {
   const r = await send(url, { timeoutMs: 30_000, ...opts });
   if (r.kind !== "response") {
     throw new Error(`${opts.method ?? "GET"} ${url}: ${r.error}`);

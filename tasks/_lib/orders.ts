@@ -1,6 +1,7 @@
 /** Placing one order exactly once from the client side: an Idempotency-Key, retried until answered. */
 import { sleep } from "./cli.ts";
 import { errorCode, type Outcome, send } from "./http.ts";
+import type { HttpConnection } from "./raw_http.ts";
 
 /** Body of `POST /orders`. */
 export interface OrderBody {
@@ -20,6 +21,10 @@ export interface PlaceOptions {
   /** Keep retrying transport errors, 409 in-flight and 5xx this long (default 60 s). */
   retryForMs?: number;
   client?: Deno.HttpClient;
+  /** Sends on this keep-alive connection instead of `fetch`. */
+  via?: HttpConnection;
+  /** Latency counts from here (a paced run's scheduled start), not from the attempt. */
+  dueAt?: number;
   /** Called after every attempt (progress counters). */
   onAttempt?: (o: Outcome) => void;
 }
@@ -76,7 +81,7 @@ export async function placeOrder(
   const inject = Math.random() < (opts.faultRate ?? 0);
   while (true) {
     p.attempts++;
-    const o = await send(`${base}/orders`, {
+    const o = await (opts.via ?? { send }).send(`${base}/orders`, {
       method: "POST",
       body,
       headers: { "idempotency-key": key },
@@ -102,7 +107,7 @@ export async function placeOrder(
         total: order.total,
         status: 200,
         replayed: o.headers.get("idempotent-replayed") === "true",
-        ms: o.ms,
+        ms: opts.dueAt === undefined ? o.ms : performance.now() - opts.dueAt,
         totalMs: performance.now() - t0,
       });
     } else if (

@@ -6,8 +6,10 @@ import {
   numberFlag,
   type OptionTable,
 } from "./cli.ts";
-import { bearer, getJson, send } from "./http.ts";
+import { sleep } from "./cli.ts";
+import { bearer, getJson } from "./http.ts";
 import { type Placed, placeOrder } from "./orders.ts";
+import { HttpConnection } from "./raw_http.ts";
 import { summarize, Tally, Timeline } from "./stats.ts";
 
 /** The menu items a run orders: one tracked item made for it, plus untracked ones. */
@@ -100,7 +102,18 @@ export interface WorkloadOptions {
   /** Tags keys and notes of this run. */
   tag: string;
   retryForMs?: number;
-  client?: Deno.HttpClient;
+  /**
+   * Orders per second offered on a fixed schedule (open loop). Latency then
+   * counts from each order's scheduled start, so a stalled server cannot
+   * hide its backlog. Unset: every connection sends again as soon as it is
+   * answered (closed loop, the most the server takes).
+   */
+  rate?: number;
+  /**
+   * Traffic before the measured window, same shape, so the server's and the
+   * client's JIT are warm: its orders are audited, its latencies not counted.
+   */
+  warmupMs?: number;
 }
 
 /** Counters, acknowledgements and latencies of a run; live while it runs. */
@@ -109,7 +122,7 @@ export class Workload {
   /** Latency of each acknowledging attempt. */
   readonly orderMs: number[] = [];
   readonly readMs: number[] = [];
-  readonly timeline = new Timeline();
+  timeline = new Timeline();
   readonly finals = new Tally();
   readonly count = {
     acked: 0,
@@ -123,11 +136,15 @@ export class Workload {
     inFlight409: 0,
     retried: 0,
     replayedAfterRetry: 0,
+    /** Acknowledged orders that started inside the measured window. */
+    measured: 0,
     reads: 0,
     readErrors: 0,
   };
   wallMs = 0;
   #next = 0;
+  #startAt = 0;
+  #measureFrom = 0;
   #stopAt = Infinity;
 
   constructor(readonly opts: WorkloadOptions) {}
@@ -149,7 +166,7 @@ export class Workload {
     };
   }
 
-  #record(notes: string, p: Placed) {
+  #record(notes: string, p: Placed, startedAt: number) {
     const c = this.count;
     c.attempts += p.attempts;
     c.faults += p.faults;
@@ -162,46 +179,71 @@ export class Workload {
       c.acked++;
       if (p.attempts > 1 && p.replayed) c.replayedAfterRetry++;
       this.acks.push({ id: p.id!, notes });
-      this.orderMs.push(p.ms);
+      if (startedAt >= this.#measureFrom) {
+        c.measured++;
+        this.orderMs.push(p.ms);
+      }
       this.timeline.add(p.ms);
     } else if (p.result === "rejected") c.rejected++;
     else c.gaveUp++;
   }
 
-  async #read() {
-    const o = await send(`${this.opts.base}/orders?limit=20`, {
+  async #read(conn: HttpConnection) {
+    const o = await conn.send(`${this.opts.base}/orders?limit=20`, {
       timeoutMs: 30_000,
-      client: this.opts.client,
     });
     this.count.reads++;
     if (o.kind === "response" && o.status === 200) this.readMs.push(o.ms);
     else this.count.readErrors++;
   }
 
+  /** When the next iteration is due (paced runs), or null when the run is over. */
+  #ticket(): { n: number; dueAt?: number } | null {
+    const now = performance.now();
+    const n = ++this.#next;
+    if (!this.opts.rate) return now < this.#stopAt ? { n } : null;
+    // Reads take their own slots, so orders arrive at `rate` per second.
+    const perIteration = 1000 * (1 - this.opts.readShare) / this.opts.rate;
+    const dueAt = this.#startAt + (n - 1) * perIteration;
+    return dueAt < this.#stopAt ? { n, dueAt } : null;
+  }
+
   async #worker() {
     const { opts } = this;
-    while (performance.now() < this.#stopAt) {
-      if (Math.random() < opts.readShare) {
-        await this.#read();
-        continue;
+    const conn = new HttpConnection(opts.base);
+    try {
+      for (let t = this.#ticket(); t; t = this.#ticket()) {
+        if (t.dueAt !== undefined && t.dueAt > performance.now()) {
+          await sleep(t.dueAt - performance.now());
+        }
+        if (Math.random() < opts.readShare) {
+          await this.#read(conn);
+          continue;
+        }
+        const body = this.#body(t.n);
+        const startedAt = t.dueAt ?? performance.now();
+        this.count.inflight++;
+        const p = await placeOrder(opts.base, `${opts.tag}-${t.n}`, body, {
+          faultRate: opts.faultRate,
+          retryForMs: opts.retryForMs,
+          via: conn,
+          dueAt: t.dueAt,
+        });
+        this.count.inflight--;
+        this.#record(body.notes, p, startedAt);
       }
-      const n = ++this.#next;
-      const body = this.#body(n);
-      this.count.inflight++;
-      const p = await placeOrder(opts.base, `${opts.tag}-${n}`, body, {
-        faultRate: opts.faultRate,
-        retryForMs: opts.retryForMs,
-        client: opts.client,
-      });
-      this.count.inflight--;
-      this.#record(body.notes, p);
+    } finally {
+      conn.close();
     }
   }
 
   /** Runs for `durationMs`; every order started is carried to a final answer before it resolves. */
   async run(): Promise<void> {
     const t0 = performance.now();
-    this.#stopAt = t0 + this.opts.durationMs;
+    this.timeline = new Timeline(t0);
+    this.#startAt = t0;
+    this.#measureFrom = t0 + (this.opts.warmupMs ?? 0);
+    this.#stopAt = this.#measureFrom + this.opts.durationMs;
     await Promise.all(
       Array.from({ length: this.opts.connections }, () => this.#worker()),
     );
@@ -211,12 +253,10 @@ export class Workload {
   /** A one-line live status. */
   status(): string {
     const c = this.count;
-    const rate = c.acked /
-      Math.max(
-        0.001,
-        (performance.now() - (this.#stopAt - this.opts.durationMs)) / 1000,
-      );
-    return `acked ${c.acked} (${
+    const now = performance.now();
+    const rate = c.acked / Math.max(0.001, (now - this.#startAt) / 1000);
+    const phase = now < this.#measureFrom ? "warming up  " : "";
+    return `${phase}acked ${c.acked} (${
       Math.round(rate)
     }/s)  rejected ${c.rejected}  in flight ${c.inflight}  ` +
       `faults ${c.faults}  transport errors ${c.transportErrors}  5xx ${c.serverErrors}  reads ${c.reads}`;
@@ -226,7 +266,12 @@ export class Workload {
   summary() {
     return {
       wall_ms: Math.round(this.wallMs),
-      orders_per_s: Math.round((this.count.acked / this.wallMs) * 1000),
+      warmup_ms: this.opts.warmupMs ?? 0,
+      offered_per_s: this.opts.rate ?? null,
+      /** Acknowledged orders that started in the measured window, per second of it. */
+      orders_per_s: Math.round(
+        (this.count.measured / this.opts.durationMs) * 1000,
+      ),
       counts: this.count,
       final_answers: this.finals.counts,
       order_latency_ms: summarize(this.orderMs),
