@@ -203,7 +203,11 @@ export async function startServer(
     output: () => log,
     async stop() {
       if (!exited) child.kill("SIGTERM");
-      const { code } = await status;
+      // A shutdown that hangs must fail its test, not stall the whole suite.
+      const stuck = setTimeout(() => {
+        if (!exited) child.kill("SIGKILL");
+      }, 15_000);
+      const { code } = await status.finally(() => clearTimeout(stuck));
       await drained;
       return code;
     },
