@@ -112,14 +112,16 @@ class DbThread {
       args,
       abortable: signal ? true : undefined,
     };
-    return new Promise((resolve, reject) => {
+    const answer = new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       this.#outbox.push(message);
-      if (!signal) return;
-      const abort = () => this.#outbox.push({ op: "abort", id });
-      if (signal.aborted) abort();
-      else signal.addEventListener("abort", abort, { once: true });
     });
+    if (!signal) return answer;
+    const abort = () => this.#outbox.push({ op: "abort", id });
+    if (signal.aborted) abort();
+    else signal.addEventListener("abort", abort, { once: true });
+    // An answered call needs no abort message later.
+    return answer.finally(() => signal.removeEventListener("abort", abort));
   }
 
   /** Ends the thread; pending and later calls fail with `why`. */
