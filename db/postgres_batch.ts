@@ -10,11 +10,15 @@
  * A refused order fails alone; anything unexpected from the database rolls
  * the batch back and its orders run one by one (`placeOrderTx`).
  */
-import type { ReservedSql, Sql } from "postgres";
+import type { Sql } from "postgres";
 import { UnavailableError } from "../domain/errors.ts";
 import type { Placed } from "../domain/types.ts";
 import { type OrderJob, runOrderBatch } from "./postgres_batch_tx.ts";
-import { isConnectionLost, translatePgError } from "./postgres_pool.ts";
+import {
+  isConnectionLost,
+  reserveConnection,
+  translatePgError,
+} from "./postgres_pool.ts";
 
 export type { OrderJob } from "./postgres_batch_tx.ts";
 
@@ -110,12 +114,7 @@ export class OrderBatcher {
   }
 
   async #run(batch: OrderJob[]): Promise<void> {
-    let conn: ReservedSql;
-    try {
-      conn = await this.sql.reserve();
-    } catch (e) {
-      throw translatePgError(e);
-    }
+    const conn = await reserveConnection(this.sql);
     let settle: () => void;
     try {
       settle = await runOrderBatch(conn, batch, {

@@ -2,7 +2,7 @@
  * The PostgreSQL pool and what its errors mean: unreachable (503), retryable
  * (deadlock), constraint violations (409) and text PostgreSQL cannot store.
  */
-import postgres, { type Sql } from "postgres";
+import postgres, { type ReservedSql, type Sql } from "postgres";
 import {
   ConflictError,
   UnavailableError,
@@ -146,4 +146,59 @@ export async function pgRead<T>(fn: () => Promise<T>): Promise<T> {
   } catch (e) {
     throw translatePgError(e);
   }
+}
+
+/** Waiting for a connection of its own: a fresh request every `retryMs`, a 503 after `timeoutMs`. */
+export interface ReserveOptions {
+  retryMs?: number;
+  timeoutMs?: number;
+}
+
+/**
+ * Reserves a connection for a transaction.
+ *
+ * postgres.js 3.4.9 can drop a waiting `reserve()` for good: when a connection
+ * closes while a reservation waits (PostgreSQL restarting, or a connection
+ * reaching its lifetime under load), the pool hands the reservation to that
+ * connection's reconnect, which forgets it once connected. Without a remedy
+ * that order, and every order queued behind its batch, is never answered. So
+ * while it waits, another request joins every `retryMs` (the first keeps its
+ * place in the queue); the first connection to arrive is used, later ones are
+ * released at once. Any refusal (database down) answers 503 straight away,
+ * and so does a wait longer than `timeoutMs`.
+ */
+export function reserveConnection(
+  sql: Sql,
+  { retryMs = 750, timeoutMs = 10_000 }: ReserveOptions = {},
+): Promise<ReservedSql> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const settle = () => {
+      settled = true;
+      clearInterval(again);
+      clearTimeout(deadline);
+    };
+    const attempt = () => {
+      sql.reserve().then((conn) => {
+        if (settled) return conn.release();
+        settle();
+        resolve(conn);
+      }, (e) => {
+        if (settled) return;
+        settle();
+        reject(translatePgError(e));
+      });
+    };
+    const again = setInterval(attempt, retryMs);
+    const deadline = setTimeout(() => {
+      settle();
+      reject(
+        new UnavailableError(
+          "No database connection became free in time, try again",
+          1,
+        ),
+      );
+    }, timeoutMs);
+    attempt();
+  });
 }

@@ -6,6 +6,7 @@ import type { PendingQuery, ReservedSql, Row, Sql } from "postgres";
 import {
   isConnectionLost,
   isRetryable,
+  reserveConnection,
   translatePgError,
 } from "./postgres_pool.ts";
 
@@ -88,14 +89,6 @@ class RolledBack extends Error {
   }
 }
 
-async function reserve(sql: Sql): Promise<ReservedSql> {
-  try {
-    return await sql.reserve();
-  } catch (e) {
-    throw translatePgError(e);
-  }
-}
-
 /**
  * Runs `fn` in one READ COMMITTED transaction on a reserved connection: BEGIN
  * is pipelined with `fn`'s first queries, and deferred statements, the events
@@ -115,7 +108,7 @@ export async function runTransaction<T>(
 ): Promise<T> {
   const attempts = opts.attempts ?? 3;
   for (let attempt = 1;; attempt++) {
-    const conn = await reserve(sql);
+    const conn = await reserveConnection(sql);
     const events: PendingEvent[] = [];
     const deferred: Deferred[] = [];
     const tx: PgTx = {

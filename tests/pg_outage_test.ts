@@ -53,23 +53,29 @@ async function sample(
   }
 }
 
-/** Light load: an order, the menu and /health, about every 50 ms, until stopped. */
+/** Light load: four orders, the menu and /health, about every 50 ms, until stopped. */
 function lightLoad(base: string, menuItemId: number) {
   const samples: Sample[] = [];
   let running = true;
   const loop = (async () => {
     while (running) {
       const round = await Promise.all([
-        sample("POST /orders", `${base}/orders`, {
-          method: "POST",
-          headers: {
-            "content-type": "application/json",
-            "idempotency-key": crypto.randomUUID(),
-          },
-          body: JSON.stringify({
-            items: [{ menu_item_id: menuItemId, quantity: 1 }],
-          }),
-        }),
+        // Several orders at once: one of them is often waiting for a
+        // connection of its own just as PostgreSQL goes or comes back.
+        ...Array.from(
+          { length: 4 },
+          () =>
+            sample("POST /orders", `${base}/orders`, {
+              method: "POST",
+              headers: {
+                "content-type": "application/json",
+                "idempotency-key": crypto.randomUUID(),
+              },
+              body: JSON.stringify({
+                items: [{ menu_item_id: menuItemId, quantity: 1 }],
+              }),
+            }),
+        ),
         sample("GET /menu", `${base}/menu`),
         sample("GET /health", `${base}/health`),
       ]);
