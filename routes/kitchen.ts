@@ -51,19 +51,21 @@ export function kitchenRoutes({ store, shutdown }: AppDeps) {
     .get("/events", async (c) => {
       const q = query(c, EventStreamQuery);
       const after = resumeAfter(c.req.header("last-event-id"), q.after);
+      const headers = {
+        "Content-Type": "text/event-stream; charset=utf-8",
+        "Cache-Control": "no-cache, no-transform",
+        "X-Accel-Buffering": "no",
+      };
+      // Hono answers HEAD with the GET route: a probe gets the headers
+      // without holding a feed subscription until the slow-client drop.
+      if (c.req.method === "HEAD") return new Response(null, { headers });
       const stream = await openEventStream(feedOf(store), {
         after,
         // A client that goes away cancels the body stream; the request signal
         // is not used (Deno aborts it on success too, and warns).
         signal: shutdown,
       });
-      return new Response(stream, {
-        headers: {
-          "Content-Type": "text/event-stream; charset=utf-8",
-          "Cache-Control": "no-cache, no-transform",
-          "X-Accel-Buffering": "no",
-        },
-      });
+      return new Response(stream, { headers });
     })
     .get("/display", (c) => servePage(c, "display.html"))
     .get(

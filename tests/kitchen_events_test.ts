@@ -232,6 +232,25 @@ test("2,000 connects and disconnects leave no subscriber behind", async (t) => {
   assert.ok(await eventually(() => feed.subscriberCount === 0, 5000));
 });
 
+test("HEAD answers the stream's headers without subscribing", async (t) => {
+  const feed = feedOf(t.store);
+  await withServer(t.app.fetch, async (base) => {
+    for (let i = 0; i < 20; i++) {
+      const res = await fetch(`${base}/kitchen/events`, { method: "HEAD" });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get("content-type")!, /^text\/event-stream/);
+      await res.body?.cancel();
+    }
+    assert.equal(feed.subscriberCount, 0);
+    const bad = await fetch(`${base}/kitchen/events`, {
+      method: "HEAD",
+      headers: { "Last-Event-ID": "soon" },
+    });
+    assert.equal(bad.status, 400, "a bad resume point is refused as on GET");
+    await bad.body?.cancel();
+  });
+});
+
 test("a client that stops reading is dropped; others and the writers never wait for it", async (t) => {
   const feed = feedOf(t.store, { maxBufferBytes: 64 * 1024 });
   await withServer(t.app.fetch, async (base) => {
