@@ -1,5 +1,7 @@
 /** OpenAPI 3.1 built from the same zod schemas that validate requests. */
 import { z } from "zod";
+import { ErrorOut } from "../domain/wire_schemas.ts";
+import { type Access, ruleFor } from "./_auth.ts";
 
 /** One documented operation. */
 export interface OpDoc {
@@ -112,10 +114,52 @@ function responses(op: OpDoc) {
   );
 }
 
+/** When each kind of access asks for a token (see `ACCESS_RULES`). */
+const WHEN_TOKEN: Record<Exclude<Access, "public">, string> = {
+  read: "only when the server sets PROTECT_READS=1",
+  order: "only when the server sets PROTECT_ORDERING=1",
+  staff: "the staff or admin token",
+  admin: "the admin token",
+};
+
+/**
+ * Security of one operation from the same rules the server enforces: none for
+ * public routes; otherwise the bearer scheme (optional where a setting turns
+ * it on) and the 401/403 answers, unless the operation documents its own.
+ */
+function access(op: OpDoc) {
+  // Any concrete value stands in for a path parameter when matching the rules.
+  const path = op.path.replace(/\{[^}]+\}/g, "1");
+  const need = ruleFor(op.method, path).access;
+  if (need === "public") return { security: [], responses: op.responses };
+  const optional = need === "read" || need === "order";
+  const denied = (description: string) => ({ description, schema: ErrorOut });
+  return {
+    security: optional ? [{}, { bearer: [] }] : [{ bearer: [] }],
+    responses: {
+      ...op.responses,
+      401: op.responses[401] ??
+        denied(
+          `Missing or invalid bearer token (${
+            WHEN_TOKEN[need]
+          }; only when ADMIN_TOKEN is set)`,
+        ),
+      ...(need === "admin"
+        ? {
+          403: op.responses[403] ??
+            denied("The staff token is not enough: this needs the admin token"),
+        }
+        : {}),
+    },
+  };
+}
+
 /** Builds the whole document. */
 export function openApiDocument(ops: OpDoc[], info: { version: string }) {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const op of ops) {
+  for (const doc of ops) {
+    const { security, responses: withAuth } = access(doc);
+    const op = { ...doc, responses: withAuth };
     paths[op.path] ??= {};
     paths[op.path]![op.method] = {
       tags: [op.tag],
@@ -133,6 +177,7 @@ export function openApiDocument(ops: OpDoc[], info: { version: string }) {
         }
         : {}),
       responses: responses(op),
+      security,
     };
   }
   return {
@@ -144,6 +189,16 @@ export function openApiDocument(ops: OpDoc[], info: { version: string }) {
         "Restaurant order backbone: native API, Bistro92 table-order API and vending orchestrator API. Errors: {error:{code,message,details}}.",
     },
     paths,
-    components: { schemas: components },
+    components: {
+      schemas: components,
+      securitySchemes: {
+        bearer: {
+          type: "http",
+          scheme: "bearer",
+          description:
+            "ADMIN_TOKEN or STAFF_TOKEN. Without ADMIN_TOKEN on the server every route is open; the pages may send the token as the forkflow_token cookie instead.",
+        },
+      },
+    },
   };
 }

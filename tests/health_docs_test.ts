@@ -52,6 +52,30 @@ test("/openapi.json documents every native route from the zod schemas", async (t
   );
 });
 
+test("/openapi.json says which routes take a bearer token, from the rules the server enforces", async (t) => {
+  const doc = await (await t.app.request("/openapi.json")).json();
+  assert.equal(doc.components.securitySchemes.bearer.scheme, "bearer");
+  const health = doc.paths["/health"].get;
+  assert.deepEqual(health.security, []);
+  assert.equal(health.responses["401"], undefined);
+  // Ordering needs a token only with PROTECT_ORDERING: optional.
+  const order = doc.paths["/orders"].post;
+  assert.deepEqual(order.security, [{}, { bearer: [] }]);
+  assert.ok(order.responses["401"]);
+  assert.equal(order.responses["403"], undefined);
+  // Moving tickets: staff; menu writes: admin (403 for the staff token).
+  const patch = doc.paths["/orders/{id}"].patch;
+  assert.deepEqual(patch.security, [{ bearer: [] }]);
+  assert.equal(patch.responses["403"], undefined);
+  const menu = doc.paths["/menu"].post;
+  assert.deepEqual(menu.security, [{ bearer: [] }]);
+  assert.equal(
+    menu.responses["401"].content["application/json"].schema.$ref,
+    "#/components/schemas/Error",
+  );
+  assert.ok(menu.responses["403"]);
+});
+
 test("/docs serves the interactive page and its assets", async (t) => {
   const page = await t.app.request("/docs");
   assert.equal(page.status, 200);
