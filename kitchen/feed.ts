@@ -215,8 +215,11 @@ export class Feed {
     const epoch = this.#epoch;
     this.#readLoop(epoch).finally(() => {
       this.#reading = false;
-      // A restart while an old loop was reading left its signal unread.
-      if (this.#dirty && this.running && epoch !== this.#epoch) this.#signal();
+      // A signal that came after the loop's last check (a commit settling in
+      // the microtasks before this one, or a restart while an old loop was
+      // reading) found #reading still set: read again, or that event would
+      // wait for the next commit.
+      if (this.#dirty && this.running) this.#signal();
     });
   }
 
