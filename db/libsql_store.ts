@@ -1,7 +1,13 @@
 /** The libSQL Store: one group-commit writer connection, one reader connection. */
 import { createClient, type InArgs } from "@libsql/client";
 import { openNative } from "./libsql_native.ts";
-import { ConflictError, NotFoundError } from "../domain/errors.ts";
+import {
+  ConflictError,
+  NotFoundError,
+  UnavailableError,
+} from "../domain/errors.ts";
+import { type OrderJob, takeBatch } from "../domain/order_batch.ts";
+import { placeOrderBatch } from "./libsql_order_batch.ts";
 import type {
   FeedEvent,
   InventoryChange,
@@ -100,6 +106,9 @@ export class LibsqlStore implements Store {
   #read: Sql;
   #listeners = new Set<() => void>();
   #closed = false;
+  #orders: OrderJob[] = [];
+  #ordersQueued = false;
+  #maxOrders: number;
 
   /**
    * @param writer the only connection that writes
@@ -116,6 +125,7 @@ export class LibsqlStore implements Store {
       onEvents: () => this.#listeners.forEach((l) => l()),
     });
     this.#read = reader.sql;
+    this.#maxOrders = opts.maxBatch ?? 512;
   }
 
   /** Runs `fn` as one job of the group-commit writer. */
@@ -221,13 +231,78 @@ export class LibsqlStore implements Store {
     });
   }
 
-  async placeOrder(input: NewOrder, opts: PlaceOptions = {}): Promise<Placed> {
+  /** Orders placed concurrently share one writer job (see `libsql_order_batch.ts`). */
+  placeOrder(input: NewOrder, opts: PlaceOptions = {}): Promise<Placed> {
+    if (this.#closed) {
+      return Promise.reject(
+        new UnavailableError("The server is shutting down"),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      this.#orders.push({
+        input,
+        idempotency: opts.idempotency ?? null,
+        status: opts.status ?? 200,
+        render: (order) => renderOrder(order, opts.view),
+        resolve,
+        reject,
+      });
+      if (!this.#ordersQueued) this.#queueOrders();
+    });
+  }
+
+  /** Queues one writer job that places the orders waiting when it starts. */
+  #queueOrders(): void {
+    this.#ordersQueued = true;
+    let batch: OrderJob[] | null = null;
+    let settle = () => {};
+    let refused = false;
+    this.write(async (tx) => {
+      const next = takeBatch(this.#orders, this.#maxOrders);
+      batch = next.batch;
+      this.#orders = next.rest;
+      this.#ordersQueued = false;
+      if (next.rest.length > 0) this.#queueOrders();
+      try {
+        settle = await placeOrderBatch(tx, batch);
+      } catch (e) {
+        refused = true;
+        throw e;
+      }
+    }).then(() => settle(), (e) => this.#ordersFailed(batch, refused, e));
+  }
+
+  /**
+   * A group the database refused is placed again one order at a time, so one
+   * bad order cannot fail the others; a failed COMMIT fails them all.
+   */
+  #ordersFailed(batch: OrderJob[] | null, refused: boolean, e: unknown) {
+    if (batch === null) {
+      // The writer refused the job before it ran (shutting down).
+      batch = this.#orders;
+      this.#orders = [];
+      this.#ordersQueued = false;
+    }
+    if (!refused) {
+      for (const job of batch) job.reject(e);
+      return;
+    }
+    console.error(JSON.stringify({
+      level: "warn",
+      msg: "order group failed; placing its orders one by one",
+      error: String(e),
+    }));
+    for (const job of batch) this.#placeOne(job).then(job.resolve, job.reject);
+  }
+
+  /** One order in its own writer job. */
+  async #placeOne(job: OrderJob): Promise<Placed> {
     const out = await this.write((tx) =>
-      idempotent(tx, opts.idempotency, async () => {
-        const order = await insertOrder(tx, input);
+      idempotent(tx, job.idempotency, async () => {
+        const order = await insertOrder(tx, job.input);
         return {
-          status: opts.status ?? 200,
-          body: renderOrder(order, opts.view),
+          status: job.status,
+          body: job.render(order),
           resourceId: order.id,
         };
       })

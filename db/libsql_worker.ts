@@ -87,7 +87,7 @@ async function dispatch(m: Extract<ThreadMessage, { op: "call" }>) {
     // The HTTP thread sends the body as it is: text clones cheaper than objects.
     if (m.method === "placeOrder") {
       const { body, ...placed } = value as Placed;
-      return { ...placed, json: JSON.stringify(body) };
+      return { ...placed, json: placed.json ?? JSON.stringify(body) };
     }
     return value;
   } finally {

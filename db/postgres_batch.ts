@@ -13,7 +13,8 @@
 import type { Sql } from "postgres";
 import { UnavailableError } from "../domain/errors.ts";
 import type { Placed } from "../domain/types.ts";
-import { type OrderJob, runOrderBatch } from "./postgres_batch_tx.ts";
+import { type OrderJob, takeBatch } from "../domain/order_batch.ts";
+import { runOrderBatch } from "./postgres_batch_tx.ts";
 import {
   isConnectionLost,
   reserveConnection,
@@ -21,8 +22,6 @@ import {
 } from "./postgres_pool.ts";
 
 export type { OrderJob } from "./postgres_batch_tx.ts";
-
-const keyOf = (k: { scope: string; key: string }) => `${k.scope}\n${k.key}`;
 
 /** Collects concurrent orders and commits them together. */
 export class OrderBatcher {
@@ -80,19 +79,7 @@ export class OrderBatcher {
 
   /** Takes up to maxBatch jobs; a key already in the batch waits for the next one (and replays). */
   #take(): OrderJob[] {
-    const max = this.opts.maxBatch ?? 256;
-    const batch: OrderJob[] = [];
-    const keys = new Set<string>();
-    const rest: OrderJob[] = [];
-    for (const job of this.#queue) {
-      const k = job.idempotency ? keyOf(job.idempotency) : null;
-      if (batch.length >= max || (k !== null && keys.has(k))) {
-        rest.push(job);
-        continue;
-      }
-      if (k !== null) keys.add(k);
-      batch.push(job);
-    }
+    const { batch, rest } = takeBatch(this.#queue, this.opts.maxBatch ?? 256);
     this.#queue = rest;
     return batch;
   }

@@ -12,35 +12,19 @@
  *    refused orders, store outcomes, append events, COMMIT.
  */
 import type { ReservedSql } from "postgres";
-import type { IdemKey } from "../domain/idempotency.ts";
-import { menuLookup, menuRefs, priceOrder } from "../domain/pricing.ts";
-import type { MenuItem, NewOrder, Order, Placed } from "../domain/types.ts";
-import { menuItemJson, orderJson } from "../domain/wire.ts";
+import {
+  type Accepted,
+  keyOf,
+  type OrderJob,
+  priceJob,
+} from "../domain/order_batch.ts";
+import { menuRefs } from "../domain/pricing.ts";
+import type { MenuItem } from "../domain/types.ts";
+import { orderJson } from "../domain/wire.ts";
 import { keyReused } from "../domain/idempotency.ts";
 import { toMenuItem } from "./postgres_rows.ts";
 
-/** One order waiting for a batch. */
-export interface OrderJob {
-  input: NewOrder;
-  idempotency: IdemKey | null;
-  status: number;
-  render: (order: Order) => unknown;
-  resolve: (placed: Placed) => void;
-  reject: (e: unknown) => void;
-}
-
-/** What a priced order needs written. */
-interface Accepted {
-  job: OrderJob;
-  order: Order;
-  events: { t: string; d: unknown }[];
-  /** Tracked menu items whose stock this order took. */
-  taken: number[];
-  /** The response body, rendered once the ids are known. */
-  body?: unknown;
-}
-
-const keyOf = (k: IdemKey) => `${k.scope}\n${k.key}`;
+export type { OrderJob } from "../domain/order_batch.ts";
 
 /** What the batch transaction calls back. */
 export interface BatchOptions {
@@ -104,7 +88,7 @@ export async function runOrderBatch(
       continue;
     }
     try {
-      accepted.push(price(job, items, now));
+      accepted.push(priceJob(job, items, now.getTime()));
     } catch (e) {
       if (k !== null) refused.push(job);
       answers.push(() => job.reject(e));
@@ -263,44 +247,6 @@ async function finishBatch(
     { command: string }
   >).value;
   if (command !== "COMMIT") throw new Error(`COMMIT answered ${command}`);
-}
-
-/** Prices a job against the locked rows and takes its stock from them. */
-function price(
-  job: OrderJob,
-  items: Map<number, MenuItem>,
-  now: Date,
-): Accepted {
-  const priced = priceOrder(job.input.items, menuLookup([...items.values()]));
-  const events: { t: string; d: unknown }[] = [];
-  const taken: number[] = [];
-  const at = now.getTime();
-  for (const { item, quantity } of priced.demand.values()) {
-    taken.push(item.id);
-    const stock = item.stock! - quantity;
-    const next = {
-      ...item,
-      stock,
-      available: stock === 0 ? false : item.available,
-      updatedAt: at,
-    };
-    items.set(item.id, next);
-    if (stock === 0) events.push({ t: "menu.updated", d: menuItemJson(next) });
-  }
-  const order: Order = {
-    id: 0,
-    status: "pending",
-    customerName: job.input.customerName ?? null,
-    table: job.input.table ?? null,
-    notes: job.input.notes ?? null,
-    totalCents: priced.totalCents,
-    version: 1,
-    source: job.input.source ?? "pos",
-    items: priced.lines.map((l) => ({ ...l, id: 0 })),
-    createdAt: at,
-    updatedAt: at,
-  };
-  return { job, order, events, taken };
 }
 
 /** Answers a job whose key another transaction recorded: replay, 422, or retry. */
