@@ -5,6 +5,7 @@
  * event loop, so every write goes through here instead.
  */
 import type { Client, InArgs, Row, Transaction } from "@libsql/client";
+import { setImmediate } from "node:timers";
 import { UnavailableError } from "../domain/errors.ts";
 
 /**
@@ -187,8 +188,10 @@ export class GroupWriter {
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
-        // Let concurrent requests enqueue, or every batch holds a single job.
-        await new Promise((r) => setTimeout(r, 0));
+        // Let the requests that already arrived enqueue, or every batch
+        // holds a single job. An immediate runs after pending I/O and
+        // messages; a chained setTimeout(0) idled the writer ~2 ms a batch.
+        await new Promise((r) => setImmediate(r));
         const batch = this.#queue.splice(0, this.#maxBatch);
         await this.#runBatch(batch);
       }
