@@ -21,8 +21,6 @@ import {
   translatePgError,
 } from "./postgres_pool.ts";
 
-export type { OrderJob } from "./postgres_batch_tx.ts";
-
 /** Collects concurrent orders and commits them together. */
 export class OrderBatcher {
   #queue: OrderJob[] = [];

@@ -24,8 +24,6 @@ import { orderJson } from "../domain/wire.ts";
 import { keyReused } from "../domain/idempotency.ts";
 import { toMenuItem } from "./postgres_rows.ts";
 
-export type { OrderJob } from "../domain/order_batch.ts";
-
 /** What the batch transaction calls back. */
 export interface BatchOptions {
   /** After a COMMIT that appended events. */
