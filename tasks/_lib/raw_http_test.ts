@@ -29,6 +29,15 @@ async function withEcho(
           { headers: { "content-type": "application/json" } },
         );
       }
+      if (url.pathname === "/fields") {
+        return new Response("ok", {
+          headers: {
+            "X-Content-Type-Options": "nosniff",
+            "ETag": '"AbC-1"',
+            "Retry-After": " 3 ",
+          },
+        });
+      }
       return Response.json({
         method: req.method,
         path: url.pathname + url.search,
@@ -110,4 +119,24 @@ Deno.test("HttpConnection reports a refused connection without throwing", async 
   const o = await conn.send("/");
   assert.equal(o.kind, "connection");
   assert.ok(o.kind === "connection" && o.error.length > 0);
+});
+
+Deno.test("HttpConnection: header lookups ignore the name's case, keep the value's, and match whole names only", async () => {
+  await withEcho(async (origin) => {
+    const conn = new HttpConnection(origin);
+    try {
+      const o = await conn.send("/fields");
+      assert.equal(o.kind, "response");
+      if (o.kind !== "response") return;
+      assert.equal(o.headers.get("etag"), '"AbC-1"');
+      assert.equal(o.headers.get("RETRY-AFTER"), "3");
+      // "content-type" is a suffix of a field that is present, not a field.
+      assert.equal(o.headers.get("content-type"), "text/plain;charset=UTF-8");
+      assert.equal(o.headers.get("type-options"), null);
+      assert.equal(o.headers.get("idempotent-replayed"), null);
+      assert.equal(o.body, "ok");
+    } finally {
+      conn.close();
+    }
+  });
 });
