@@ -32,6 +32,7 @@ import { chart } from "./_lib/svg.ts";
 import { openTarget } from "./_lib/target.ts";
 import {
   BREAK_SHARE,
+  ConnectionPool,
   levelRow,
   type Product,
   products,
@@ -70,9 +71,7 @@ const totalStock = (list: Product[]) => list.reduce((n, p) => n + p.stock, 0);
 
 /** Runs every level (machines reset before each), then checks the stock. */
 async function measure(url: string, s: Settings) {
-  const client = Deno.createHttpClient({
-    poolMaxIdlePerHost: Math.max(...s.levels),
-  });
+  const pool = new ConnectionPool(url);
   try {
     const seeded = await seedIfEmpty(url, s.token);
     const initial = await products(url);
@@ -80,7 +79,7 @@ async function measure(url: string, s: Settings) {
     const rows: Row[] = [];
     for (const users of s.levels) {
       await resetAll(url, s.token);
-      const level = await runLevel(url, users, ids, { ...s, client });
+      const level = await runLevel(users, ids, { ...s, pool });
       rows.push(levelRow(level, totalStock(await products(url))));
     }
     await resetAll(url, s.token);
@@ -105,7 +104,7 @@ async function measure(url: string, s: Settings) {
       passed: integrity.exact && serverErrors === 0,
     };
   } finally {
-    client.close();
+    pool.close();
   }
 }
 
