@@ -50,10 +50,21 @@ export function toInventoryItem(r: Row): InventoryItem {
 
 /** Maps an `events` row. */
 export function toEvent(r: Row): FeedEvent {
+  const { dataJson, ...e } = toTextEvent(r);
+  return { ...e, data: JSON.parse(dataJson) };
+}
+
+/** An event row with its data left as JSON text (one line, as streams need it). */
+export function toTextEvent(
+  r: Row,
+): Omit<FeedEvent, "data"> & { dataJson: string } {
+  let dataJson = String(r.data);
+  // Stored by this code it is always one line; anything else is re-encoded.
+  if (/[\r\n]/.test(dataJson)) dataJson = JSON.stringify(JSON.parse(dataJson));
   return {
     id: num(r.id),
     type: String(r.type),
-    data: JSON.parse(String(r.data)),
+    dataJson,
     createdAt: num(r.created_at),
   };
 }

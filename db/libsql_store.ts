@@ -31,6 +31,7 @@ import {
   toEvent,
   toInventoryItem,
   toMenuItem,
+  toTextEvent,
 } from "./libsql_rows.ts";
 import { migrate } from "./libsql_schema.ts";
 import {
@@ -418,11 +419,22 @@ export class LibsqlStore implements Store {
   }
 
   async listEvents(after: number, limit = 1000): Promise<FeedEvent[]> {
-    const rows = await this.#read.all(
+    return (await this.#eventRows(after, limit)).map(toEvent);
+  }
+
+  /** `listEvents` with each event's data as JSON text (the database thread sends these). */
+  async listEventsText(
+    after: number,
+    limit = 1000,
+  ): Promise<ReturnType<typeof toTextEvent>[]> {
+    return (await this.#eventRows(after, limit)).map(toTextEvent);
+  }
+
+  #eventRows(after: number, limit: number) {
+    return this.#read.all(
       "SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?",
       [after, limit],
     );
-    return rows.map(toEvent);
   }
 
   async lastEventId(): Promise<number> {

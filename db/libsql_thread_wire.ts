@@ -16,7 +16,13 @@ export type ThreadMessage =
     id: number;
     target: "store" | "vending";
     method: string;
+    /** Ignored when `argsJson` is set. */
     args: unknown[];
+    /**
+     * The arguments as JSON text: a string clones in about half the time of
+     * the objects it encodes (the hot calls send their arguments this way).
+     */
+    argsJson?: string;
     /** The first argument gets an AbortSignal that an `abort` message fires. */
     abortable?: boolean;
   }

@@ -13,7 +13,7 @@
  * @module
  */
 import { UnavailableError } from "../domain/errors.ts";
-import type { Placed } from "../domain/types.ts";
+import type { FeedEvent, Placed } from "../domain/types.ts";
 import type { LeaseTimes } from "../domain/vending.ts";
 import type { InArgs, Row } from "@libsql/client";
 import type { LibsqlOptions } from "./libsql_store.ts";
@@ -97,6 +97,7 @@ class DbThread {
     method: string,
     args: unknown[],
     signal?: AbortSignal,
+    opts: { asJson?: boolean } = {},
   ): Promise<unknown> {
     if (this.#stopped) {
       return method === "close"
@@ -109,7 +110,9 @@ class DbThread {
       id,
       target,
       method,
-      args,
+      ...(opts.asJson
+        ? { args: [], argsJson: JSON.stringify(args) }
+        : { args }),
       abortable: signal ? true : undefined,
     };
     const answer = new Promise((resolve, reject) => {
@@ -146,7 +149,6 @@ const STORE_CALLS = [
   "listInventory",
   "createInventoryItem",
   "changeInventory",
-  "listEvents",
   "lastEventId",
   "purgeIdempotencyKeys",
   "wipe",
@@ -167,6 +169,29 @@ const VENDING_CALLS = [
   "chooseProduct",
   "clear",
 ] as const satisfies readonly (keyof VendingStore)[];
+
+type TextRow = Omit<FeedEvent, "data"> & { dataJson: string };
+
+/** An event that crossed the thread with its data as JSON text: parsed on first use. */
+class TextEvent implements FeedEvent {
+  readonly id: number;
+  readonly type: string;
+  readonly dataJson: string;
+  readonly createdAt: number;
+  #data: { value: unknown } | null = null;
+
+  constructor(r: TextRow) {
+    this.id = r.id;
+    this.type = r.type;
+    this.dataJson = r.dataJson;
+    this.createdAt = r.createdAt;
+  }
+
+  get data(): unknown {
+    this.#data ??= { value: JSON.parse(this.dataJson) };
+    return this.#data.value;
+  }
+}
 
 /** Methods that forward their arguments to `target` on the thread. */
 function forward<K extends string>(
@@ -204,8 +229,14 @@ export async function openThreadedLibsql(
   return {
     backend: "libsql",
     ...forward(thread, "store", STORE_CALLS),
+    async listEvents(...args) {
+      const rows = await thread.call("store", "listEvents", args) as TextRow[];
+      return rows.map((r) => new TextEvent(r));
+    },
     async placeOrder(...args) {
-      const placed = await thread.call("store", "placeOrder", args) as Placed;
+      const placed = await thread.call("store", "placeOrder", args, undefined, {
+        asJson: true,
+      }) as Placed;
       // Parsed only if someone reads it; routes answer with `json`.
       return Object.defineProperty(placed, "body", {
         get: () => JSON.parse(placed.json!),

@@ -114,6 +114,11 @@ export interface FeedEvent {
   id: number;
   type: string;
   data: unknown;
+  /**
+   * `data` as JSON text on one line, when the store read it as such (the
+   * libSQL database thread): streams send it as is instead of stringifying.
+   */
+  dataJson?: string;
   createdAt: number;
 }
 

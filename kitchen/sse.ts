@@ -19,7 +19,9 @@ const formatted = new WeakMap<FeedEvent, string>();
 export function sseMessage(e: FeedEvent): string {
   let text = formatted.get(e);
   if (text === undefined) {
-    text = `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e.data)}\n\n`;
+    text = `id: ${e.id}\nevent: ${e.type}\ndata: ${
+      e.dataJson ?? JSON.stringify(e.data)
+    }\n\n`;
     formatted.set(e, text);
   }
   return text;
