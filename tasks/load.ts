@@ -20,7 +20,14 @@ import {
 } from "./_lib/cli.ts";
 import { KitchenStreams } from "./_lib/kitchen_streams.ts";
 import { note, Progress } from "./_lib/progress.ts";
-import { commandLine, header, writeReport } from "./_lib/report.ts";
+import { commandLine, header, mdTable, writeReport } from "./_lib/report.ts";
+import {
+  canMeasureCpu,
+  CpuMeter,
+  type CpuSubject,
+  type CpuUse,
+  pidsNamed,
+} from "./_lib/cpu.ts";
 import { openTarget, type Target } from "./_lib/target.ts";
 import {
   prepareMenu,
@@ -69,14 +76,52 @@ async function measure(target: Target, s: Settings, kitchen: KitchenStreams) {
   const menu = await prepareMenu(target.url, { tag, ...s });
   const before = await newestOrderId(target.url);
   await kitchen.open(target.url, s.sse);
-  const w = new Workload({ base: target.url, menu, tag, ...s });
+  const meter = cpuMeter(target);
+  const w = new Workload({ base: target.url, menu, tag, ...s, window: meter });
   const progress = new Progress(() => w.status());
   await w.run();
   progress.stop();
+  const cpu = meter?.use(w.count.measured) ?? null;
   note("auditing against GET /orders and GET /menu/{id} …");
   const audit = await auditWorkload(target.url, before, w);
   await kitchen.close(audit.orders.found);
-  return { summary: w.summary(), audit };
+  return { summary: w.summary(), audit, cpu };
+}
+
+/** What to account CPU for: the server when this task started it, this client, PostgreSQL when it runs here. */
+function cpuMeter(target: Target): CpuMeter | undefined {
+  if (!canMeasureCpu()) return undefined;
+  const subjects: CpuSubject[] = [];
+  const pid = target.server?.pid();
+  if (pid !== undefined) subjects.push({ name: "server", pids: [pid] });
+  subjects.push({ name: "load client (this task)", pids: [Deno.pid] });
+  if (pidsNamed("postgres").length > 0) {
+    subjects.push({
+      name: "PostgreSQL (every postgres process)",
+      pids: () => pidsNamed("postgres"),
+    });
+  }
+  return new CpuMeter(subjects);
+}
+
+function cpuSection(cpu: CpuUse[] | null): string {
+  if (!cpu) return "";
+  return [
+    "## CPU during the measured window",
+    "",
+    "From `/proc/<pid>/task/*/schedstat`. Latency on a shared VM swings with the hour; CPU per order moves far less, so compare changes by it.",
+    "",
+    mdTable(
+      ["process", "CPU s", "cores", "µs per acknowledged order"],
+      cpu.map((c) => [
+        c.name,
+        c.seconds.toFixed(2),
+        c.cores.toFixed(2),
+        c.usPerOrder === null ? "—" : c.usPerOrder.toFixed(1),
+      ]),
+    ),
+    "",
+  ].join("\n");
 }
 
 type Result = Awaited<ReturnType<typeof measure>>;
@@ -126,6 +171,7 @@ function render(
     "",
     kitchenLine(ctx.kitchen, r.audit.orders.found),
     "",
+    cpuSection(r.cpu),
     ctx.svg ? `![orders per second and p99 latency](${ctx.svg})\n` : "",
     "## Audit",
     "",
@@ -158,6 +204,7 @@ async function main() {
       target: target.label,
       ...r.summary,
       kitchen: { order_created_seen: kitchen.seen, skipped: kitchen.skipped },
+      cpu: r.cpu,
       server_error_log_lines: target.server?.errorLines() ?? null,
       audit: r.audit,
       passed: r.audit.passed,
@@ -175,10 +222,12 @@ async function main() {
       ),
     }, flags.out as string | undefined);
     const { orders, stock, passed } = r.audit;
+    const serverCpu = r.cpu?.find((c) => c.name === "server");
     note(
       `report: ${files.markdown}\n${passed ? "PASS" : "FAIL"}: ` +
         `${r.summary.orders_per_s} orders/s, p99 ${r.summary.order_latency_ms.p99} ms, ` +
-        `lost ${orders.lost}, duplicated ${orders.duplicated}, stock conserved ${stock.conserved}`,
+        `lost ${orders.lost}, duplicated ${orders.duplicated}, stock conserved ${stock.conserved}` +
+        (serverCpu ? `, server CPU ${serverCpu.usPerOrder} µs/order` : ""),
     );
     if (!passed) Deno.exitCode = 1;
   } finally {

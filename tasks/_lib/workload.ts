@@ -114,6 +114,8 @@ export interface WorkloadOptions {
    * client's JIT are warm: its orders are audited, its latencies not counted.
    */
   warmupMs?: number;
+  /** Told when the measured window starts and ends (CPU accounting). */
+  window?: { start(): void; stop(): void };
 }
 
 /** Counters, acknowledgements and latencies of a run; live while it runs. */
@@ -244,9 +246,20 @@ export class Workload {
     this.#startAt = t0;
     this.#measureFrom = t0 + (this.opts.warmupMs ?? 0);
     this.#stopAt = this.#measureFrom + this.opts.durationMs;
-    await Promise.all(
-      Array.from({ length: this.opts.connections }, () => this.#worker()),
-    );
+    const win = this.opts.window;
+    const timers = win
+      ? [
+        setTimeout(() => win.start(), this.#measureFrom - t0),
+        setTimeout(() => win.stop(), this.#stopAt - t0),
+      ]
+      : [];
+    try {
+      await Promise.all(
+        Array.from({ length: this.opts.connections }, () => this.#worker()),
+      );
+    } finally {
+      timers.forEach(clearTimeout);
+    }
     this.wallMs = performance.now() - t0;
   }
 
