@@ -81,7 +81,7 @@ class Interrupted extends Error {
 }
 
 /** How often `HttpConnection` checks its timeouts (they fire up to this late). */
-const WATCH_MS = 25;
+const WATCH_MS = 100;
 
 /** A persistent connection to one origin (`http://host:port`). */
 export class HttpConnection {
