@@ -54,10 +54,11 @@ export function toEvent(r: Row): FeedEvent {
   return { ...e, data: JSON.parse(dataJson) };
 }
 
-/** An event row with its data left as JSON text (one line, as streams need it). */
-export function toTextEvent(
-  r: Row,
-): Omit<FeedEvent, "data"> & { dataJson: string } {
+/** A feed event with its data left as JSON text (one line, as streams need it). */
+export type TextFeedEvent = Omit<FeedEvent, "data"> & { dataJson: string };
+
+/** Maps an `events` row, leaving its data as JSON text. */
+export function toTextEvent(r: Row): TextFeedEvent {
   let dataJson = String(r.data);
   // Stored by this code it is always one line; anything else is re-encoded.
   if (/[\r\n]/.test(dataJson)) dataJson = JSON.stringify(JSON.parse(dataJson));

@@ -28,6 +28,7 @@ import {
   selectMenuItem,
   selectOrder,
   selectOrders,
+  type TextFeedEvent,
   toEvent,
   toInventoryItem,
   toMenuItem,
@@ -426,7 +427,7 @@ export class LibsqlStore implements Store {
   async listEventsText(
     after: number,
     limit = 1000,
-  ): Promise<ReturnType<typeof toTextEvent>[]> {
+  ): Promise<TextFeedEvent[]> {
     return (await this.#eventRows(after, limit)).map(toTextEvent);
   }
 

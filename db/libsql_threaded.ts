@@ -16,6 +16,7 @@ import { UnavailableError } from "../domain/errors.ts";
 import type { FeedEvent, Placed } from "../domain/types.ts";
 import type { LeaseTimes } from "../domain/vending.ts";
 import type { InArgs, Row } from "@libsql/client";
+import type { TextFeedEvent } from "./libsql_rows.ts";
 import type { LibsqlOptions } from "./libsql_store.ts";
 import {
   Outbox,
@@ -170,8 +171,6 @@ const VENDING_CALLS = [
   "clear",
 ] as const satisfies readonly (keyof VendingStore)[];
 
-type TextRow = Omit<FeedEvent, "data"> & { dataJson: string };
-
 /** An event that crossed the thread with its data as JSON text: parsed on first use. */
 class TextEvent implements FeedEvent {
   readonly id: number;
@@ -180,7 +179,7 @@ class TextEvent implements FeedEvent {
   readonly createdAt: number;
   #data: { value: unknown } | null = null;
 
-  constructor(r: TextRow) {
+  constructor(r: TextFeedEvent) {
     this.id = r.id;
     this.type = r.type;
     this.dataJson = r.dataJson;
@@ -230,7 +229,12 @@ export async function openThreadedLibsql(
     backend: "libsql",
     ...forward(thread, "store", STORE_CALLS),
     async listEvents(...args) {
-      const rows = await thread.call("store", "listEvents", args) as TextRow[];
+      // The data comes as JSON text, which the streams send as is.
+      const rows = await thread.call(
+        "store",
+        "listEventsText",
+        args,
+      ) as TextFeedEvent[];
       return rows.map((r) => new TextEvent(r));
     },
     async placeOrder(...args) {

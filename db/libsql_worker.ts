@@ -74,11 +74,7 @@ async function dispatch(m: Extract<ThreadMessage, { op: "call" }>) {
   }
   if (m.argsJson !== undefined) m.args = JSON.parse(m.argsJson);
   const t = target(m.target);
-  // Events go back with their data as JSON text, which the streams send as is.
-  const method = m.target === "store" && m.method === "listEvents"
-    ? "listEventsText"
-    : m.method;
-  const fn = t[method];
+  const fn = t[m.method];
   if (typeof fn !== "function") {
     throw new Error(`${m.target}.${m.method} is not a database operation`);
   }
