@@ -247,10 +247,17 @@ export class Workload {
     this.#measureFrom = t0 + (this.opts.warmupMs ?? 0);
     this.#stopAt = this.#measureFrom + this.opts.durationMs;
     const win = this.opts.window;
+    let open = false;
     const timers = win
       ? [
-        setTimeout(() => win.start(), this.#measureFrom - t0),
-        setTimeout(() => win.stop(), this.#stopAt - t0),
+        setTimeout(() => {
+          open = true;
+          win.start();
+        }, this.#measureFrom - t0),
+        setTimeout(() => {
+          open = false;
+          win.stop();
+        }, this.#stopAt - t0),
       ]
       : [];
     try {
@@ -259,6 +266,8 @@ export class Workload {
       );
     } finally {
       timers.forEach(clearTimeout);
+      // The last answer can come before the stop timer fires: close the window.
+      if (open) win!.stop();
     }
     this.wallMs = performance.now() - t0;
   }
