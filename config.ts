@@ -1,5 +1,6 @@
 /** The only reader of `Deno.env`: validates every setting once, at start. */
 import { z } from "zod";
+import { splitSocketDir } from "./db/postgres_url.ts";
 
 const int = (min: number, max: number, dflt: number) =>
   z.string().trim().regex(
@@ -25,7 +26,14 @@ const EnvSchema = z.object({
       {
         message: "expected a file:, libsql:, http(s): or postgres:// URL",
       },
-    ),
+    ).superRefine((v, ctx) => {
+      if (v === undefined || !/^postgres/.test(v)) return;
+      try {
+        splitSocketDir(v);
+      } catch (e) {
+        ctx.addIssue({ code: "custom", message: (e as Error).message });
+      }
+    }),
   DATABASE_AUTH_TOKEN: optionalText,
   VENDING_PROCESSING_MS: int(0, 3_600_000, 5000),
   VENDING_CLAIM_TTL_MS: int(1, 86_400_000, 60_000),

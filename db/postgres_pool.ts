@@ -3,6 +3,7 @@
  * (deadlock), constraint violations (409) and text PostgreSQL cannot store.
  */
 import postgres, { type ReservedSql, type Sql } from "postgres";
+import { splitSocketDir } from "./postgres_url.ts";
 import {
   ConflictError,
   UnavailableError,
@@ -21,7 +22,9 @@ export interface PgPoolOptions {
 
 /** Opens a pool that fails fast while the server is down and reconnects when it is back. */
 export function createPool(url: string, opts: PgPoolOptions = {}): Sql {
-  return postgres(url, {
+  const { url: target, socketDir } = splitSocketDir(url);
+  return postgres(target, {
+    ...(socketDir ? { host: socketDir } : {}),
     max: opts.max ?? 16,
     connect_timeout: opts.connectTimeoutS ?? 1.5,
     idle_timeout: 60,
