@@ -65,6 +65,8 @@ export interface ClusterStatus {
   port: number;
   /** Connection URL, `postgres://postgres@127.0.0.1:PORT/forkflow`. */
   url: string;
+  /** The same database over the cluster's Unix socket (`…?host=<socket folder>`). */
+  socketUrl: string;
   /** Absolute cluster folder. */
   dir: string;
 }
@@ -286,6 +288,12 @@ function layoutFor(dir: string | undefined): Layout {
 
 function urlFor(port: number): string {
   return `postgres://${PG_SUPERUSER}@127.0.0.1:${port}/${PG_DATABASE}`;
+}
+
+function socketUrlFor(port: number, runDir: string): string {
+  return `postgres://${PG_SUPERUSER}@:${port}/${PG_DATABASE}?host=${
+    encodeURIComponent(runDir)
+  }`;
 }
 
 function preferredPort(opts: ClusterOptions): number {
@@ -817,7 +825,12 @@ async function statusOf(
   opts: ClusterOptions,
 ): Promise<ClusterStatus> {
   const port = await rememberedPort(layout) ?? preferredPort(opts);
-  const base = { port, url: urlFor(port), dir: layout.dir };
+  const base = {
+    port,
+    url: urlFor(port),
+    socketUrl: socketUrlFor(port, layout.runDir),
+    dir: layout.dir,
+  };
   if (!binDir || !isInitialized(layout)) {
     return {
       ...base,

@@ -27,7 +27,9 @@ async function throwawayPostgres(): Promise<TaskDatabase> {
   const name = `forkflow_task_${runId()}`;
   const admin = postgres(cluster.url, { max: 1, onnotice: () => {} });
   await admin.unsafe(`CREATE DATABASE ${name}`);
-  const url = cluster.url.replace(/\/[^/]*$/, `/${name}`);
+  // The server and the cluster share this machine: the Unix socket spares
+  // both sides the loopback TCP stack.
+  const url = cluster.socketUrl.replace(/\/[^/?]*\?/, `/${name}?`);
   return {
     url,
     label: `postgres (throwaway cluster, database ${name})`,
