@@ -83,20 +83,23 @@ export function toOrder(r: Row, lines: OrderLine[]): Order {
   };
 }
 
-/** Attaches the lines of `rows` (orders, in the order given). */
-export async function withLines(q: Q, rows: readonly Row[]): Promise<Order[]> {
-  if (rows.length === 0) return [];
-  const ids = rows.map((r) => Number(r.id));
-  const lineRows = await q`
-    SELECT * FROM order_items WHERE order_id = ANY(${ids}::bigint[]) ORDER BY id`;
-  const byOrder = new Map<number, OrderLine[]>();
-  for (const l of lineRows) {
-    const id = Number(l.order_id);
-    const list = byOrder.get(id) ?? [];
-    list.push(toLine(l));
-    byOrder.set(id, list);
-  }
-  return rows.map((r) => toOrder(r, byOrder.get(Number(r.id)) ?? []));
+/**
+ * Orders with their lines in one round trip: `filter` follows `WHERE` (and
+ * may name the columns of `orders`), `tail` orders and limits. Each row
+ * carries its lines as a JSON array, so a listing is one query, not one for
+ * the orders and another for their lines.
+ */
+export async function selectOrders(
+  q: Q,
+  filter: ReturnType<Q>,
+  tail: ReturnType<Q>,
+): Promise<Order[]> {
+  const rows = await q`
+    SELECT o.*, COALESCE(
+      (SELECT json_agg(l ORDER BY l.id) FROM order_items l WHERE l.order_id = o.id),
+      '[]'::json) AS lines
+    FROM orders o WHERE ${filter} ${tail}`;
+  return rows.map((r) => toOrder(r, (r.lines as Row[]).map(toLine)));
 }
 
 /** Loads one order with its lines (both queries at once); `lock` takes the row for update. */

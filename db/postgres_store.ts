@@ -30,10 +30,10 @@ import { placeOrderTx, updateOrderStatus } from "./postgres_orders.ts";
 import {
   selectMenuItem,
   selectOrder,
+  selectOrders,
   toEvent,
   toInventoryItem,
   toMenuItem,
-  withLines,
 } from "./postgres_rows.ts";
 import { EventWatermark } from "./postgres_watermark.ts";
 import { migratePostgres } from "./postgres_schema.ts";
@@ -214,26 +214,25 @@ export class PostgresStore implements Store {
   }
 
   listOrders(q: OrderQuery): Promise<Order[]> {
-    return this.read(async (sql) => {
-      const rows = await sql`
-        SELECT * FROM orders WHERE true
-        ${
-        q.statuses?.length
-          ? sql`AND status = ANY(${q.statuses}::text[])`
-          : sql``
-      }
-        ${q.before !== undefined ? sql`AND id < ${q.before}` : sql``}
-        ORDER BY id DESC LIMIT ${q.limit}`;
-      return withLines(sql, rows);
-    });
+    return this.read((sql) =>
+      selectOrders(
+        sql,
+        sql`true ${
+          q.statuses?.length
+            ? sql`AND status = ANY(${q.statuses}::text[])`
+            : sql``
+        } ${q.before !== undefined ? sql`AND id < ${q.before}` : sql``}`,
+        sql`ORDER BY id DESC LIMIT ${q.limit}`,
+      )
+    );
   }
 
   listActiveOrders(): Promise<Order[]> {
-    return this.read(async (sql) =>
-      withLines(
+    return this.read((sql) =>
+      selectOrders(
         sql,
-        await sql`SELECT * FROM orders
-          WHERE status IN ('pending', 'in_progress', 'ready') ORDER BY id`,
+        sql`status IN ('pending', 'in_progress', 'ready')`,
+        sql`ORDER BY id`,
       )
     );
   }

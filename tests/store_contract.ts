@@ -209,6 +209,24 @@ export function storeContract(backend: TestBackend): void {
       (await s.listActiveOrders()).map((o) => o.id),
       ids.slice(0, 4),
     );
+    // A listing carries the same orders, lines included, as getOrder().
+    const b = await s.createMenuItem(menuInput("Scone", { priceCents: 325 }));
+    const two = await s.placeOrder({
+      items: [{ menuItemId: b.id, quantity: 3, notes: "warm" }, {
+        menuItemId: a.id,
+        quantity: 1,
+      }],
+      notes: "two lines",
+    });
+    const [listed] = await s.listOrders({ limit: 1 });
+    assert.deepEqual(listed, await s.getOrder(two.orderId));
+    assert.deepEqual(listed!.items.map((l) => [l.name, l.notes]), [
+      ["Scone", "warm"],
+      ["Tea", null],
+    ]);
+    const active = await s.listActiveOrders();
+    assert.deepEqual(active.at(-1), listed);
+    for (const o of active) assert.deepEqual(o, await s.getOrder(o.id));
   });
 
   test("inventory changes are atomic and refuse to go below zero", async (s) => {
