@@ -47,6 +47,11 @@ Deno.test({
     assert.ok(threadCpuNs(Deno.pid) - a >= 30e6);
     const child = new Deno.Command("sleep", { args: ["5"] }).spawn();
     try {
+      // Until the child has exec'd, its name is still the parent's.
+      const until = Date.now() + 5_000;
+      while (!pidsNamed("sleep").includes(child.pid) && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
       assert.ok(pidsNamed("sleep").includes(child.pid));
       assert.ok(!pidsNamed("no-such-command-here").length);
     } finally {
