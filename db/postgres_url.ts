@@ -18,8 +18,10 @@ export function splitSocketDir(
       `host= must name a socket folder by its absolute path, got "${dir}"`,
     );
   }
-  const rest = url.slice(0, m.index) + (m[0].startsWith("?") ? "?" : "") +
-    url.slice(m.index + m[0].length).replace(/^&/, "");
+  const after = url.slice(m.index + m[0].length);
+  // `?host=…&a=1` keeps `?a=1`; `?a=1&host=…&b=2` keeps `?a=1&b=2`.
+  const rest = url.slice(0, m.index) +
+    (m[0].startsWith("?") ? "?" + after.replace(/^&/, "") : after);
   // The driver parses the URL with `new URL`, which needs a host name: the
   // socket directory replaces it anyway.
   const named = rest.replace(/\?$/, "").replace(

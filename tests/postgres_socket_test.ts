@@ -40,6 +40,10 @@ Deno.test("host= becomes the socket folder and leaves the URL", () => {
     },
   );
   assert.deepEqual(
+    splitSocketDir("postgres://u@h/forkflow?a=1&host=/s&b=2"),
+    { url: "postgres://u@h/forkflow?a=1&b=2", socketDir: "/s" },
+  );
+  assert.deepEqual(
     splitSocketDir("postgres://u@ignored/forkflow?host=/s&application_name=x"),
     {
       url: "postgres://u@ignored/forkflow?application_name=x",
