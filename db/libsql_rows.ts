@@ -10,6 +10,7 @@ import type {
   OrderSource,
 } from "../domain/types.ts";
 import type { Sql } from "./libsql_writer.ts";
+import { oneLineJson, type TextFeedEvent } from "../domain/text_event.ts";
 
 const num = (v: unknown) => Number(v);
 /** A nullable integer column. */
@@ -54,18 +55,12 @@ export function toEvent(r: Row): FeedEvent {
   return { ...e, data: JSON.parse(dataJson) };
 }
 
-/** A feed event with its data left as JSON text (one line, as streams need it). */
-export type TextFeedEvent = Omit<FeedEvent, "data"> & { dataJson: string };
-
 /** Maps an `events` row, leaving its data as JSON text. */
 export function toTextEvent(r: Row): TextFeedEvent {
-  let dataJson = String(r.data);
-  // Stored by this code it is always one line; anything else is re-encoded.
-  if (/[\r\n]/.test(dataJson)) dataJson = JSON.stringify(JSON.parse(dataJson));
   return {
     id: num(r.id),
     type: String(r.type),
-    dataJson,
+    dataJson: oneLineJson(String(r.data)),
     createdAt: num(r.created_at),
   };
 }

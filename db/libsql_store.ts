@@ -28,13 +28,13 @@ import {
   selectMenuItem,
   selectOrder,
   selectOrders,
-  type TextFeedEvent,
   toEvent,
   toInventoryItem,
   toMenuItem,
   toTextEvent,
 } from "./libsql_rows.ts";
 import { migrate } from "./libsql_schema.ts";
+import type { TextFeedEvent } from "../domain/text_event.ts";
 import {
   GroupWriter,
   sessionOf,

@@ -13,10 +13,10 @@
  * @module
  */
 import { UnavailableError } from "../domain/errors.ts";
-import type { FeedEvent, Placed } from "../domain/types.ts";
+import type { Placed } from "../domain/types.ts";
 import type { LeaseTimes } from "../domain/vending.ts";
 import type { InArgs, Row } from "@libsql/client";
-import type { TextFeedEvent } from "./libsql_rows.ts";
+import { TextEvent, type TextFeedEvent } from "../domain/text_event.ts";
 import type { LibsqlOptions } from "./libsql_store.ts";
 import {
   Outbox,
@@ -170,27 +170,6 @@ const VENDING_CALLS = [
   "chooseProduct",
   "clear",
 ] as const satisfies readonly (keyof VendingStore)[];
-
-/** An event that crossed the thread with its data as JSON text: parsed on first use. */
-class TextEvent implements FeedEvent {
-  readonly id: number;
-  readonly type: string;
-  readonly dataJson: string;
-  readonly createdAt: number;
-  #data: { value: unknown } | null = null;
-
-  constructor(r: TextFeedEvent) {
-    this.id = r.id;
-    this.type = r.type;
-    this.dataJson = r.dataJson;
-    this.createdAt = r.createdAt;
-  }
-
-  get data(): unknown {
-    this.#data ??= { value: JSON.parse(this.dataJson) };
-    return this.#data.value;
-  }
-}
 
 /** Methods that forward their arguments to `target` on the thread. */
 function forward<K extends string>(

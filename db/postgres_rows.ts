@@ -9,6 +9,7 @@ import type {
   OrderLine,
   OrderSource,
 } from "../domain/types.ts";
+import { oneLineJson, TextEvent } from "../domain/text_event.ts";
 
 /** Either the pool or a transaction: both run tagged-template SQL. */
 export type Q = Sql | TransactionSql;
@@ -45,14 +46,14 @@ export function toInventoryItem(r: Row): InventoryItem {
   };
 }
 
-/** Maps an `events` row (`data` arrives parsed: the column is json). */
+/** Maps an `events` row read with `data::text AS data_json`: streams send the text as it is. */
 export function toEvent(r: Row): FeedEvent {
-  return {
+  return new TextEvent({
     id: Number(r.id),
     type: r.type,
-    data: r.data,
+    dataJson: oneLineJson(r.data_json),
     createdAt: ms(r.created_at),
-  };
+  });
 }
 
 function toLine(r: Row): OrderLine {

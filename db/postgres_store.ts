@@ -305,7 +305,8 @@ export class PostgresStore implements Store {
     return this.read(async (sql) => {
       const upTo = await this.watermark.fresh();
       return (await sql`
-        SELECT * FROM events WHERE id > ${after} AND id <= ${upTo}
+        SELECT id, type, data::text AS data_json, created_at FROM events
+        WHERE id > ${after} AND id <= ${upTo}
         ORDER BY id LIMIT ${limit}`).map(toEvent);
     });
   }
