@@ -246,7 +246,9 @@ async function claimKeys(
 /**
  * Draws ids for every order and line the batch could accept (ascending), in
  * one statement. A refused or replayed order leaves a gap, as a rolled-back
- * one always did: nextval() is never undone.
+ * one always did: nextval() is never undone. The identity sequences are named
+ * directly: looking them up with pg_get_serial_sequence() for every id cost
+ * about a third of the statement.
  */
 async function drawIds(
   conn: ReservedSql,
@@ -255,9 +257,9 @@ async function drawIds(
   const lines = batch.reduce((n, j) => n + j.input.items.length, 0);
   const [row] = await conn`
     SELECT
-      (SELECT string_agg(nextval(pg_get_serial_sequence('orders', 'id'))::text, ',')
+      (SELECT string_agg(nextval('orders_id_seq')::text, ',')
         FROM generate_series(1, ${batch.length})) AS orders,
-      (SELECT string_agg(nextval(pg_get_serial_sequence('order_items', 'id'))::text, ',')
+      (SELECT string_agg(nextval('order_items_id_seq')::text, ',')
         FROM generate_series(1, ${lines})) AS lines`.execute();
   const list = (csv: string | null) =>
     csv ? csv.split(",").map(Number).sort((a, b) => a - b) : [];
