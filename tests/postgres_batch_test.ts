@@ -2,7 +2,8 @@
  * What the PostgreSQL order batch leaves behind besides the orders: the key
  * rows are finished in place (HOT updates, no new index entries), and the
  * ids a batch draws for orders it then refuses or replays are gaps, never
- * reused.
+ * reused. And the race its claim statement has to get right: a key claimed
+ * by another transaction that ends while the batch waits on it.
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
@@ -116,6 +117,118 @@ Deno.test({
         assert.equal(order?.id, id);
         assert.equal(new Set(order!.items.map((l) => l.id)).size, 1);
       }
+    } finally {
+      await db.cleanup();
+    }
+  },
+});
+
+/**
+ * Holds key `k` claimed in an open transaction of another connection (as
+ * another instance would), lets `place` start, then ends that transaction
+ * with `end`; resolves to what `place` answered.
+ */
+async function raceClaim<T>(
+  url: string,
+  k: { scope: string; key: string; fingerprint: string },
+  place: () => Promise<T>,
+  end: (tx: postgres.ReservedSql) => Promise<unknown>,
+): Promise<T> {
+  // One connection holds the claim, the other watches the batch wait.
+  const other = postgres(url, { max: 2, onnotice: () => {} });
+  try {
+    const tx = await other.reserve();
+    await tx`BEGIN`;
+    await tx`INSERT INTO idempotency_keys (scope, key, fingerprint, created_at)
+      VALUES (${k.scope}, ${k.key}, ${k.fingerprint}, now())`;
+    const answer = place();
+    // The batch's claim now waits on the uncommitted row.
+    let waiting = 0;
+    for (let i = 0; i < 100 && waiting === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const [row] = await other<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+      waiting = row!.n;
+    }
+    assert.equal(waiting, 1, "the batch never waited on the claimed key");
+    await end(tx);
+    tx.release();
+    return await answer;
+  } finally {
+    await other.end({ timeout: 1 });
+  }
+}
+
+Deno.test({
+  name:
+    "[postgres] a key another instance claims and finishes while the batch waits on it is replayed",
+  ignore: pg.skip !== undefined,
+  async fn() {
+    const db = await pg.open();
+    const store = db.store as PostgresStore;
+    try {
+      const soup = await addItem(store, "Soup", 10);
+      const earlier = await store.placeOrder({
+        items: [{ menuItemId: soup.id, quantity: 1 }],
+      });
+      const k = key(crypto.randomUUID());
+      const body = { id: earlier.orderId, from: "the other instance" };
+      const placed = await raceClaim(
+        db.url,
+        k,
+        () =>
+          store.placeOrder({ items: [{ menuItemId: soup.id, quantity: 1 }] }, {
+            idempotency: k,
+          }),
+        async (tx) => {
+          const json = JSON.stringify(body);
+          await tx`UPDATE idempotency_keys SET status = 200,
+            body = ${json}::text::json, resource_id = ${earlier.orderId}
+            WHERE scope = ${k.scope} AND key = ${k.key}`;
+          await tx`COMMIT`;
+        },
+      );
+      assert.equal(placed.replayed, true);
+      assert.equal(placed.orderId, earlier.orderId);
+      assert.deepEqual(placed.body, body);
+      // Nothing was placed or taken for the replay.
+      assert.equal((await store.getMenuItem(soup.id))?.stock, 9);
+      assert.equal((await store.listOrders({ limit: 10 })).length, 1);
+    } finally {
+      await db.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "[postgres] a key whose other claimer rolls back while the batch waits on it is placed here",
+  ignore: pg.skip !== undefined,
+  async fn() {
+    const db = await pg.open();
+    const store = db.store as PostgresStore;
+    try {
+      const soup = await addItem(store, "Soup", 10);
+      const k = key(crypto.randomUUID());
+      const placed = await raceClaim(
+        db.url,
+        k,
+        () =>
+          store.placeOrder({ items: [{ menuItemId: soup.id, quantity: 2 }] }, {
+            idempotency: k,
+          }),
+        (tx) => tx`ROLLBACK`,
+      );
+      assert.equal(placed.replayed, false);
+      assert.equal((await store.getOrder(placed.orderId))?.totalCents, 1300);
+      assert.equal((await store.getMenuItem(soup.id))?.stock, 8);
+      // The key now answers with this order.
+      const again = await store.placeOrder({
+        items: [{ menuItemId: soup.id, quantity: 2 }],
+      }, { idempotency: k });
+      assert.equal(again.replayed, true);
+      assert.equal(again.orderId, placed.orderId);
     } finally {
       await db.cleanup();
     }
