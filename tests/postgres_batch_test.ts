@@ -9,8 +9,25 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { openPostgresStore, type PostgresStore } from "../db/postgres_store.ts";
 import { postgresTestBackend } from "./_postgres.ts";
+import type { TestDb } from "./_helpers.ts";
 
 const pg = postgresTestBackend();
+
+/** A test on a fresh PostgreSQL database, dropped afterwards. */
+function pgTest(name: string, fn: (db: TestDb) => Promise<void>) {
+  Deno.test({
+    name: `[postgres] ${name}`,
+    ignore: pg.skip !== undefined,
+    async fn() {
+      const db = await pg.open();
+      try {
+        await fn(db);
+      } finally {
+        await db.cleanup();
+      }
+    },
+  });
+}
 
 async function addItem(
   store: PostgresStore,
@@ -34,12 +51,9 @@ const key = (k: string) => ({
   fingerprint: k.padEnd(64, "0"),
 });
 
-Deno.test({
-  name:
-    "[postgres] a key's outcome is written over its claim in place (HOT update)",
-  ignore: pg.skip !== undefined,
-  async fn() {
-    const db = await pg.open();
+pgTest(
+  "a key's outcome is written over its claim in place (HOT update)",
+  async (db) => {
     const stats = postgres(db.url, { max: 1, onnotice: () => {} });
     try {
       // A store of its own: its connections report their counters as they close.
@@ -59,8 +73,8 @@ Deno.test({
       let row: { upd: number; hot: number } | undefined;
       for (let i = 0; i < 100; i++) {
         [row] = await stats<{ upd: number; hot: number }[]>`
-          SELECT n_tup_upd::int AS upd, n_tup_hot_upd::int AS hot
-          FROM pg_stat_user_tables WHERE relname = 'idempotency_keys'`;
+        SELECT n_tup_upd::int AS upd, n_tup_hot_upd::int AS hot
+        FROM pg_stat_user_tables WHERE relname = 'idempotency_keys'`;
         if (row!.upd >= 200) break;
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -71,57 +85,49 @@ Deno.test({
       );
     } finally {
       await stats.end({ timeout: 1 });
-      await db.cleanup();
     }
   },
-});
+);
 
-Deno.test({
-  name:
-    "[postgres] ids drawn for refused and replayed orders are skipped, never reused",
-  ignore: pg.skip !== undefined,
-  async fn() {
-    const db = await pg.open();
+pgTest(
+  "ids drawn for refused and replayed orders are skipped, never reused",
+  async (db) => {
     const store = db.store as PostgresStore;
-    try {
-      const soup = await addItem(store, "Soup", 3);
-      const bread = await addItem(store, "Bread", null);
-      const one = (menuItemId: number) => ({
-        items: [{ menuItemId, quantity: 1 }],
-      });
-      const dup = crypto.randomUUID();
-      const first = await store.placeOrder(one(soup.id), {
-        idempotency: key(dup),
-      });
-      // One batch: a replay, two orders that sell out the soup, two refused.
-      const [replay, ...rest] = await Promise.allSettled([
-        store.placeOrder(one(soup.id), { idempotency: key(dup) }),
-        ...Array.from({ length: 4 }, () => store.placeOrder(one(soup.id))),
-      ]);
-      assert.ok(replay!.status === "fulfilled" && replay!.value.replayed);
-      assert.equal(replay!.value.orderId, first.orderId);
-      const placed = rest.flatMap((r) =>
-        r.status === "fulfilled" ? [r.value.orderId] : []
-      );
-      assert.equal(placed.length, 2);
-      const later = await store.placeOrder(one(bread.id));
-      // Every id once, each later than the ones before it.
-      const ids = [
-        first.orderId,
-        ...placed.sort((a, b) => a - b),
-        later.orderId,
-      ];
-      assert.deepEqual([...new Set(ids)].sort((a, b) => a - b), ids);
-      for (const id of ids) {
-        const order = await store.getOrder(id);
-        assert.equal(order?.id, id);
-        assert.equal(new Set(order!.items.map((l) => l.id)).size, 1);
-      }
-    } finally {
-      await db.cleanup();
+    const soup = await addItem(store, "Soup", 3);
+    const bread = await addItem(store, "Bread", null);
+    const one = (menuItemId: number) => ({
+      items: [{ menuItemId, quantity: 1 }],
+    });
+    const dup = crypto.randomUUID();
+    const first = await store.placeOrder(one(soup.id), {
+      idempotency: key(dup),
+    });
+    // One batch: a replay, two orders that sell out the soup, two refused.
+    const [replay, ...rest] = await Promise.allSettled([
+      store.placeOrder(one(soup.id), { idempotency: key(dup) }),
+      ...Array.from({ length: 4 }, () => store.placeOrder(one(soup.id))),
+    ]);
+    assert.ok(replay!.status === "fulfilled" && replay!.value.replayed);
+    assert.equal(replay!.value.orderId, first.orderId);
+    const placed = rest.flatMap((r) =>
+      r.status === "fulfilled" ? [r.value.orderId] : []
+    );
+    assert.equal(placed.length, 2);
+    const later = await store.placeOrder(one(bread.id));
+    // Every id once, each later than the ones before it.
+    const ids = [
+      first.orderId,
+      ...placed.sort((a, b) => a - b),
+      later.orderId,
+    ];
+    assert.deepEqual([...new Set(ids)].sort((a, b) => a - b), ids);
+    for (const id of ids) {
+      const order = await store.getOrder(id);
+      assert.equal(order?.id, id);
+      assert.equal(new Set(order!.items.map((l) => l.id)).size, 1);
     }
   },
-});
+);
 
 /**
  * Holds key `k` claimed in an open transaction of another connection (as
@@ -160,77 +166,63 @@ async function raceClaim<T>(
   }
 }
 
-Deno.test({
-  name:
-    "[postgres] a key another instance claims and finishes while the batch waits on it is replayed",
-  ignore: pg.skip !== undefined,
-  async fn() {
-    const db = await pg.open();
+pgTest(
+  "a key another instance claims and finishes while the batch waits on it is replayed",
+  async (db) => {
     const store = db.store as PostgresStore;
-    try {
-      const soup = await addItem(store, "Soup", 10);
-      const earlier = await store.placeOrder({
-        items: [{ menuItemId: soup.id, quantity: 1 }],
-      });
-      const k = key(crypto.randomUUID());
-      const body = { id: earlier.orderId, from: "the other instance" };
-      const placed = await raceClaim(
-        db.url,
-        k,
-        () =>
-          store.placeOrder({ items: [{ menuItemId: soup.id, quantity: 1 }] }, {
-            idempotency: k,
-          }),
-        async (tx) => {
-          const json = JSON.stringify(body);
-          await tx`UPDATE idempotency_keys SET status = 200,
-            body = ${json}::text::json, resource_id = ${earlier.orderId}
-            WHERE scope = ${k.scope} AND key = ${k.key}`;
-          await tx`COMMIT`;
-        },
-      );
-      assert.equal(placed.replayed, true);
-      assert.equal(placed.orderId, earlier.orderId);
-      assert.deepEqual(placed.body, body);
-      // Nothing was placed or taken for the replay.
-      assert.equal((await store.getMenuItem(soup.id))?.stock, 9);
-      assert.equal((await store.listOrders({ limit: 10 })).length, 1);
-    } finally {
-      await db.cleanup();
-    }
+    const soup = await addItem(store, "Soup", 10);
+    const earlier = await store.placeOrder({
+      items: [{ menuItemId: soup.id, quantity: 1 }],
+    });
+    const k = key(crypto.randomUUID());
+    const body = { id: earlier.orderId, from: "the other instance" };
+    const placed = await raceClaim(
+      db.url,
+      k,
+      () =>
+        store.placeOrder({ items: [{ menuItemId: soup.id, quantity: 1 }] }, {
+          idempotency: k,
+        }),
+      async (tx) => {
+        const json = JSON.stringify(body);
+        await tx`UPDATE idempotency_keys SET status = 200,
+          body = ${json}::text::json, resource_id = ${earlier.orderId}
+          WHERE scope = ${k.scope} AND key = ${k.key}`;
+        await tx`COMMIT`;
+      },
+    );
+    assert.equal(placed.replayed, true);
+    assert.equal(placed.orderId, earlier.orderId);
+    assert.deepEqual(placed.body, body);
+    // Nothing was placed or taken for the replay.
+    assert.equal((await store.getMenuItem(soup.id))?.stock, 9);
+    assert.equal((await store.listOrders({ limit: 10 })).length, 1);
   },
-});
+);
 
-Deno.test({
-  name:
-    "[postgres] a key whose other claimer rolls back while the batch waits on it is placed here",
-  ignore: pg.skip !== undefined,
-  async fn() {
-    const db = await pg.open();
+pgTest(
+  "a key whose other claimer rolls back while the batch waits on it is placed here",
+  async (db) => {
     const store = db.store as PostgresStore;
-    try {
-      const soup = await addItem(store, "Soup", 10);
-      const k = key(crypto.randomUUID());
-      const placed = await raceClaim(
-        db.url,
-        k,
-        () =>
-          store.placeOrder({ items: [{ menuItemId: soup.id, quantity: 2 }] }, {
-            idempotency: k,
-          }),
-        (tx) => tx`ROLLBACK`,
-      );
-      assert.equal(placed.replayed, false);
-      assert.equal((await store.getOrder(placed.orderId))?.totalCents, 1300);
-      assert.equal((await store.getMenuItem(soup.id))?.stock, 8);
-      // The key now answers with this order.
-      const again = await store.placeOrder({
-        items: [{ menuItemId: soup.id, quantity: 2 }],
-      }, { idempotency: k });
-      assert.equal(again.replayed, true);
-      assert.equal(again.orderId, placed.orderId);
-    } finally {
-      await db.cleanup();
-    }
+    const soup = await addItem(store, "Soup", 10);
+    const k = key(crypto.randomUUID());
+    const placed = await raceClaim(
+      db.url,
+      k,
+      () =>
+        store.placeOrder({ items: [{ menuItemId: soup.id, quantity: 2 }] }, {
+          idempotency: k,
+        }),
+      (tx) => tx`ROLLBACK`,
+    );
+    assert.equal(placed.replayed, false);
+    assert.equal((await store.getOrder(placed.orderId))?.totalCents, 1300);
+    assert.equal((await store.getMenuItem(soup.id))?.stock, 8);
+    // The key now answers with this order.
+    const again = await store.placeOrder({
+      items: [{ menuItemId: soup.id, quantity: 2 }],
+    }, { idempotency: k });
+    assert.equal(again.replayed, true);
+    assert.equal(again.orderId, placed.orderId);
   },
-});
+);
