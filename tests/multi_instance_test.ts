@@ -1,4 +1,4 @@
-/** Two real server processes on one PostgreSQL database: the kitchen feed fans out across them. */
+/** Two real server processes on one PostgreSQL database: the kitchen feed fans out across them, and one key sent to both makes one order. */
 import assert from "node:assert/strict";
 import { type SseMessage, SseReader } from "../kitchen/sse_client.ts";
 import {
@@ -113,6 +113,63 @@ Deno.test({
       assert.equal(replayed.filter((m) => orderId(m) === first).length, 1);
     } finally {
       for (const r of readers) await r.cancel();
+      for (const i of instances) await i.stop();
+      await db.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "[postgres] the same keys sent to two instances at once make each order once and take its stock once",
+  ignore: pg.skip !== undefined,
+  sanitizeResources: false, // child processes' pipes close after the test body
+  async fn() {
+    const db = await pg.open();
+    const item = await db.store.createMenuItem({
+      name: "Twice Soup",
+      description: "",
+      priceCents: 500,
+      category: "Starters",
+      available: true,
+      stock: 1_000,
+    });
+    await db.store.close(); // the two servers are the only clients
+    const instances: ServerProcess[] = [];
+    try {
+      instances.push(await startServer({ DATABASE_URL: db.url }));
+      instances.push(await startServer({ DATABASE_URL: db.url }));
+      const keys = Array.from({ length: 300 }, () => crypto.randomUUID());
+      // Every key goes to both instances in the same moment, in both orders.
+      const answers = await within(
+        Promise.all(
+          keys.flatMap((k, i) => {
+            const [x, y] = i % 2 ? instances : [...instances].reverse();
+            return [
+              placeOrder(x!.base, item.id, k),
+              placeOrder(y!.base, item.id, k),
+            ];
+          }),
+        ),
+        "600 racing orders",
+        60_000,
+      );
+      for (let i = 0; i < keys.length; i++) {
+        assert.equal(answers[2 * i], answers[2 * i + 1], `key ${keys[i]}`);
+      }
+      assert.equal(new Set(answers).size, keys.length);
+      const menu = await json<{ id: number; stock: number }>(
+        await fetch(`${instances[0]!.base}/menu/${item.id}`),
+      );
+      assert.equal(menu.stock, 1_000 - keys.length);
+      const orders = await json<{ id: number }[]>(
+        await fetch(`${instances[1]!.base}/orders?limit=1000`),
+      );
+      assert.deepEqual(
+        orders.map((o) => o.id).sort((a, b) => a - b),
+        [...new Set(answers)].sort((a, b) => a - b),
+      );
+    } finally {
       for (const i of instances) await i.stop();
       await db.cleanup();
     }
