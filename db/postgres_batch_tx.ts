@@ -96,6 +96,11 @@ function assignIds(
   orderIds: number[],
   lineIds: number[],
 ) {
+  // Priced orders never have more lines than their input had items.
+  const lines = accepted.reduce((n, a) => n + a.order.items.length, 0);
+  if (lines > lineIds.length) {
+    throw new Error(`Batch drew ${lineIds.length} line ids for ${lines} lines`);
+  }
   let li = 0;
   accepted.forEach((a, i) => {
     a.order.id = orderIds[i]!;
@@ -103,9 +108,6 @@ function assignIds(
     a.events.push({ t: "order.created", d: orderJson(a.order) });
     a.body = a.job.render(a.order);
   });
-  if (li > lineIds.length) {
-    throw new Error("Batch drew fewer line ids than it wrote");
-  }
 }
 
 /**
