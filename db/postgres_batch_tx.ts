@@ -110,20 +110,14 @@ function assignIds(
   });
 }
 
-/**
- * Writes the whole outcome in one statement (data-modifying CTEs; the
- * foreign keys are checked at its end) and commits: orders, lines, final
- * stock, refused claims dropped, outcomes stored, events appended.
- */
-async function finishBatch(
-  conn: ReservedSql,
+/** What the batch writes, as the rows of each JSON parameter of `finishBatch`. */
+function outcomeRows(
   { accepted, refused, items }: {
     accepted: Accepted[];
     refused: OrderJob[];
     items: Map<number, MenuItem>;
   },
-  now: Date,
-): Promise<void> {
+) {
   const orders = accepted.map(({ order: o }) => ({
     id: o.id,
     customer_name: o.customerName,
@@ -162,6 +156,20 @@ async function finishBatch(
     n,
     ...e,
   }));
+  return { orders, lines, stock, gone, outs, events };
+}
+
+/**
+ * Writes the whole outcome in one statement (data-modifying CTEs; the
+ * foreign keys are checked at its end) and commits: orders, lines, final
+ * stock, refused claims dropped, outcomes stored, events appended.
+ */
+async function finishBatch(
+  conn: ReservedSql,
+  outcome: Parameters<typeof outcomeRows>[0],
+  now: Date,
+): Promise<void> {
+  const { orders, lines, stock, gone, outs, events } = outcomeRows(outcome);
   const json = (rows: unknown[]) => JSON.stringify(rows);
   const write = conn`
     WITH new_orders AS (

@@ -13,15 +13,18 @@ import type { TestDb } from "./_helpers.ts";
 
 const pg = postgresTestBackend();
 
-/** A test on a fresh PostgreSQL database, dropped afterwards. */
-function pgTest(name: string, fn: (db: TestDb) => Promise<void>) {
+/** A test on a fresh PostgreSQL database (and its store), dropped afterwards. */
+function pgTest(
+  name: string,
+  fn: (db: TestDb, store: PostgresStore) => Promise<void>,
+) {
   Deno.test({
     name: `[postgres] ${name}`,
     ignore: pg.skip !== undefined,
     async fn() {
       const db = await pg.open();
       try {
-        await fn(db);
+        await fn(db, db.store as PostgresStore);
       } finally {
         await db.cleanup();
       }
@@ -91,8 +94,7 @@ pgTest(
 
 pgTest(
   "ids drawn for refused and replayed orders are skipped, never reused",
-  async (db) => {
-    const store = db.store as PostgresStore;
+  async (db, store) => {
     const soup = await addItem(store, "Soup", 3);
     const bread = await addItem(store, "Bread", null);
     const one = (menuItemId: number) => ({
@@ -168,8 +170,7 @@ async function raceClaim<T>(
 
 pgTest(
   "a key another instance claims and finishes while the batch waits on it is replayed",
-  async (db) => {
-    const store = db.store as PostgresStore;
+  async (db, store) => {
     const soup = await addItem(store, "Soup", 10);
     const earlier = await store.placeOrder({
       items: [{ menuItemId: soup.id, quantity: 1 }],
@@ -202,8 +203,7 @@ pgTest(
 
 pgTest(
   "a key whose other claimer rolls back while the batch waits on it is placed here",
-  async (db) => {
-    const store = db.store as PostgresStore;
+  async (db, store) => {
     const soup = await addItem(store, "Soup", 10);
     const k = key(crypto.randomUUID());
     const placed = await raceClaim(
