@@ -94,7 +94,7 @@ pgTest(
 
 pgTest(
   "ids drawn for refused and replayed orders are skipped, never reused",
-  async (db, store) => {
+  async (_db, store) => {
     const soup = await addItem(store, "Soup", 3);
     const bread = await addItem(store, "Bread", null);
     const one = (menuItemId: number) => ({
