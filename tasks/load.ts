@@ -47,7 +47,8 @@ const USAGE = `Usage: deno task load [options]${workloadHelp(DEFAULTS)}
   --rate R            offer R orders/s on a fixed schedule (open loop); latency
                       counts from each order's scheduled start (default: closed
                       loop, every connection sends again once answered)
-  --warmup D          traffic before the measured window, audited but not timed (default 3s)
+  --warmup D          traffic before the measured window, audited but not timed;
+                      with --rate the offered rate ramps up from 10% over it (default 3s)
   --sse N             kitchen event streams kept open on /kitchen/events (default 4)
   --read-share R      share of iterations that read GET /orders instead (default 0.05)`;
 

@@ -10,6 +10,7 @@ import { sleep } from "./cli.ts";
 import { bearer, getJson } from "./http.ts";
 import { type Placed, placeOrder } from "./orders.ts";
 import { HttpConnection } from "./raw_http.ts";
+import { dueAfter } from "./schedule.ts";
 import { summarize, Tally, Timeline } from "./stats.ts";
 
 /** The menu items a run orders: one tracked item made for it, plus untracked ones. */
@@ -112,6 +113,7 @@ export interface WorkloadOptions {
   /**
    * Traffic before the measured window, same shape, so the server's and the
    * client's JIT are warm: its orders are audited, its latencies not counted.
+   * A paced run ramps up to `rate` over it (`schedule.ts`).
    */
   warmupMs?: number;
   /** Told when the measured window starts and ends (CPU accounting). */
@@ -206,7 +208,8 @@ export class Workload {
     if (!this.opts.rate) return now < this.#stopAt ? { n } : null;
     // Reads take their own slots, so orders arrive at `rate` per second.
     const perIteration = 1000 * (1 - this.opts.readShare) / this.opts.rate;
-    const dueAt = this.#startAt + (n - 1) * perIteration;
+    const dueAt = this.#startAt +
+      dueAfter(n - 1, perIteration, this.opts.warmupMs ?? 0);
     return dueAt < this.#stopAt ? { n, dueAt } : null;
   }
 

@@ -2,6 +2,7 @@
 import { auditOrders, auditPassed, auditStock, ordersAfter } from "./audit.ts";
 import { int, mdTable, ms } from "./report.ts";
 import { chart } from "./svg.ts";
+import { RAMP_FROM } from "./schedule.ts";
 import type { Workload } from "./workload.ts";
 
 /** Audits a finished workload against the database through the API. */
@@ -42,7 +43,14 @@ export function workloadMarkdown(s: ReturnType<Workload["summary"]>): string {
           ? "closed loop (each connection sends again once answered)"
           : `${int(s.offered_per_s)} orders/s on a fixed schedule (open loop)`,
       ],
-      ["warm-up (audited, not timed)", `${(s.warmup_ms / 1000).toFixed(1)} s`],
+      [
+        "warm-up (audited, not timed)",
+        `${(s.warmup_ms / 1000).toFixed(1)} s${
+          s.offered_per_s === null || s.warmup_ms === 0
+            ? ""
+            : `, offered rate ramped from ${RAMP_FROM * 100} % to 100 %`
+        }`,
+      ],
       ["wall time", `${(s.wall_ms / 1000).toFixed(2)} s`],
       ["rejected (final 4xx)", int(c.rejected)],
       ["gave up (retries exhausted)", int(c.gaveUp)],

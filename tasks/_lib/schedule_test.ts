@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { dueAfter, RAMP_FROM } from "./schedule.ts";
+
+Deno.test("dueAfter() without a ramp spaces iterations evenly", () => {
+  assert.deepEqual([0, 1, 2, 10].map((k) => dueAfter(k, 0.5, 0)), [
+    0,
+    0.5,
+    1,
+    5,
+  ]);
+});
+
+Deno.test("dueAfter() ramps the rate up over the warm-up, then keeps it", () => {
+  const everyMs = 1000 / 6000;
+  const rampMs = 3000;
+  const times = Array.from(
+    { length: 40_000 },
+    (_, k) => dueAfter(k, everyMs, rampMs),
+  );
+  for (let k = 1; k < times.length; k++) {
+    assert.ok(
+      times[k]! > times[k - 1]!,
+      `iteration ${k} is due after ${k - 1}`,
+    );
+  }
+  const offered = (from: number, to: number) =>
+    times.filter((t) => t >= from && t < to).length;
+  // First 100 ms: about RAMP_FROM of the rate (600/s); last 100 ms of the ramp:
+  // almost all of it; after the ramp: exactly the rate.
+  assert.ok(
+    Math.abs(offered(0, 100) - 6000 * RAMP_FROM / 10) <= 10,
+    `${offered(0, 100)}`,
+  );
+  assert.ok(
+    Math.abs(offered(2900, 3000) - 600) <= 10,
+    `${offered(2900, 3000)}`,
+  );
+  assert.equal(offered(3000, 4000), 6000);
+  // The ramp offers the average of its first and last rate.
+  assert.ok(Math.abs(offered(0, 3000) - 3000 * 6 * (RAMP_FROM + 1) / 2) <= 1);
+});
