@@ -26,6 +26,7 @@ import {
   CpuMeter,
   type CpuSubject,
   type CpuUse,
+  type MachineUse,
   pidsNamed,
 } from "./_lib/cpu.ts";
 import { openTarget, type Target } from "./_lib/target.ts";
@@ -83,10 +84,11 @@ async function measure(target: Target, s: Settings, kitchen: KitchenStreams) {
   await w.run();
   progress.stop();
   const cpu = meter?.use(w.count.measured) ?? null;
+  const machine = meter?.machine() ?? null;
   note("auditing against GET /orders and GET /menu/{id} …");
   const audit = await auditWorkload(target.url, before, w);
   await kitchen.close(audit.orders.found);
-  return { summary: w.summary(), audit, cpu };
+  return { summary: w.summary(), audit, cpu, machine };
 }
 
 /** What to account CPU for: the server when this task started it, this client, PostgreSQL when it runs here. */
@@ -105,8 +107,9 @@ function cpuMeter(target: Target): CpuMeter | undefined {
   return new CpuMeter(subjects);
 }
 
-function cpuSection(cpu: CpuUse[] | null): string {
+function cpuSection(cpu: CpuUse[] | null, machine: MachineUse | null): string {
   if (!cpu) return "";
+  const pct = (share: number) => `${Math.round(share * 100)} %`;
   return [
     "## CPU during the measured window",
     "",
@@ -122,6 +125,15 @@ function cpuSection(cpu: CpuUse[] | null): string {
       ]),
     ),
     "",
+    ...(machine
+      ? [
+        `The whole machine (${machine.cpus} CPUs, every process and the kernel, from \`/proc/stat\`): ` +
+        `busy ${pct(machine.busy)}, idle ${pct(machine.idle)}, waiting on I/O ${
+          pct(machine.iowait)
+        }, stolen by the hypervisor ${pct(machine.steal)}.`,
+        "",
+      ]
+      : []),
   ].join("\n");
 }
 
@@ -172,7 +184,7 @@ function render(
     "",
     kitchenLine(ctx.kitchen, r.audit.orders.found),
     "",
-    cpuSection(r.cpu),
+    cpuSection(r.cpu, r.machine),
     ctx.svg ? `![orders per second and p99 latency](${ctx.svg})\n` : "",
     "## Audit",
     "",
@@ -206,6 +218,7 @@ async function main() {
       ...r.summary,
       kitchen: { order_created_seen: kitchen.seen, skipped: kitchen.skipped },
       cpu: r.cpu,
+      machine_cpu: r.machine,
       server_error_log_lines: target.server?.errorLines() ?? null,
       audit: r.audit,
       passed: r.audit.passed,
@@ -228,7 +241,10 @@ async function main() {
       `report: ${files.markdown}\n${passed ? "PASS" : "FAIL"}: ` +
         `${r.summary.orders_per_s} orders/s, p99 ${r.summary.order_latency_ms.p99} ms, ` +
         `lost ${orders.lost}, duplicated ${orders.duplicated}, stock conserved ${stock.conserved}` +
-        (serverCpu ? `, server CPU ${serverCpu.usPerOrder} µs/order` : ""),
+        (serverCpu ? `, server CPU ${serverCpu.usPerOrder} µs/order` : "") +
+        (r.machine
+          ? `, machine busy ${Math.round(r.machine.busy * 100)} %`
+          : ""),
     );
     if (!passed) Deno.exitCode = 1;
   } finally {

@@ -26,6 +26,64 @@ export interface CpuUse {
   usPerOrder: number | null;
 }
 
+/** How the whole machine's CPUs spent a window, as shares of all of them. */
+export interface MachineUse {
+  cpus: number;
+  /** Running anything: user, nice, system, interrupts (any process, the kernel). */
+  busy: number;
+  idle: number;
+  /** Idle while some I/O (an fsync, say) was outstanding. */
+  iowait: number;
+  /** Wanted to run but the hypervisor ran someone else. */
+  steal: number;
+}
+
+type MachineTicks = {
+  busy: number;
+  idle: number;
+  iowait: number;
+  steal: number;
+};
+
+/** The `cpu` line of `/proc/stat` (ticks since boot), or null without it. */
+export function machineTicks(stat?: string): MachineTicks | null {
+  try {
+    const text = stat ?? Deno.readTextFileSync("/proc/stat");
+    const line = text.split("\n").find((l) => l.startsWith("cpu "));
+    if (!line) return null;
+    // user nice system idle iowait irq softirq steal (guest time is in user)
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = line
+      .trim().split(/\s+/).slice(1).map(Number);
+    const busy = user! + nice! + system! + (irq ?? 0) + (softirq ?? 0);
+    return { busy, idle: idle!, iowait: iowait ?? 0, steal: steal ?? 0 };
+  } catch {
+    return null;
+  }
+}
+
+/** Shares of the window between two `machineTicks` samples. */
+export function machineUse(
+  a: MachineTicks,
+  b: MachineTicks,
+  cpus: number,
+): MachineUse {
+  const d = {
+    busy: b.busy - a.busy,
+    idle: b.idle - a.idle,
+    iowait: b.iowait - a.iowait,
+    steal: b.steal - a.steal,
+  };
+  const total = Math.max(1, d.busy + d.idle + d.iowait + d.steal);
+  const share = (n: number) => Math.round((n / total) * 1000) / 1000;
+  return {
+    cpus,
+    busy: share(d.busy),
+    idle: share(d.idle),
+    iowait: share(d.iowait),
+    steal: share(d.steal),
+  };
+}
+
 /** Nanoseconds every thread of `pid` has run, from `/proc/<pid>/task/<tid>/schedstat`; 0 when gone. */
 export function threadCpuNs(pid: number): number {
   let total = 0;
@@ -84,6 +142,7 @@ export class CpuMeter {
   #end = new Map<string, Map<number, number>>();
   #t0 = 0;
   #t1 = 0;
+  #machine: (MachineTicks | null)[] = [null, null];
 
   constructor(readonly subjects: CpuSubject[]) {}
 
@@ -100,12 +159,20 @@ export class CpuMeter {
   start(): void {
     this.#t0 = performance.now();
     this.#start = this.#sample();
+    this.#machine = [machineTicks(), null];
   }
 
   /** Marks the end of the window. */
   stop(): void {
     this.#end = this.#sample();
+    this.#machine[1] = machineTicks();
     this.#t1 = performance.now();
+  }
+
+  /** The whole machine over the window (every process, the kernel), if `/proc/stat` was readable. */
+  machine(): MachineUse | null {
+    const [a, b] = this.#machine;
+    return a && b ? machineUse(a, b, navigator.hardwareConcurrency) : null;
   }
 
   /** Use per subject over the window, per order when `orders` > 0. */

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { canMeasureCpu, CpuMeter, pidsNamed, threadCpuNs } from "./cpu.ts";
+import {
+  canMeasureCpu,
+  CpuMeter,
+  machineTicks,
+  machineUse,
+  pidsNamed,
+  threadCpuNs,
+} from "./cpu.ts";
 
 const burn = (ms: number) => {
   const end = performance.now() + ms;
@@ -59,4 +66,28 @@ Deno.test({
       await child.status;
     }
   },
+});
+
+Deno.test("machineTicks() reads /proc/stat; machineUse() shares the window out", () => {
+  const at = (user: number, idle: number, iowait: number, steal: number) =>
+    machineTicks(
+      `cpu  ${user} 0 10 ${idle} ${iowait} 0 0 ${steal} 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n`,
+    )!;
+  assert.deepEqual(at(100, 50, 2, 1), {
+    busy: 110,
+    idle: 50,
+    iowait: 2,
+    steal: 1,
+  });
+  // 200 ticks pass: 140 busy (130 user + system), 40 idle, 15 I/O wait, 5 stolen.
+  const use = machineUse(at(100, 50, 2, 1), at(240, 90, 17, 6), 2);
+  assert.deepEqual(use, {
+    cpus: 2,
+    busy: 0.7,
+    idle: 0.2,
+    iowait: 0.075,
+    steal: 0.025,
+  });
+  assert.equal(machineTicks("intr 1 2 3\n"), null);
+  if (canMeasureCpu()) assert.ok(machineTicks()!.busy > 0);
 });
