@@ -93,6 +93,54 @@ pgTest(
 );
 
 pgTest(
+  "finishing a batch's keys costs the same on a large table: no scan of idempotency_keys",
+  async (db) => {
+    const admin = postgres(db.url, { max: 1, onnotice: () => {} });
+    const seqRead = async () => {
+      const [row] = await admin<{ n: number }[]>`
+        SELECT seq_tup_read::int AS n FROM pg_stat_user_tables
+        WHERE relname = 'idempotency_keys'`;
+      return row!.n;
+    };
+    try {
+      // A store of its own: its connections report their counters as they close.
+      const store = await openPostgresStore(db.url, { max: 2 });
+      try {
+        const item = await addItem(store, "Soup", null);
+        const place = async (n: number) => {
+          for (let i = 0; i < n; i++) {
+            await store.placeOrder(
+              { items: [{ menuItemId: item.id, quantity: 1 }] },
+              { idempotency: key(crypto.randomUUID()) },
+            );
+          }
+        };
+        // Its statements are planned (and their plans cached) on a tiny table…
+        await place(20);
+        // …which then grows, as it does through a rush on a new database.
+        await admin`
+          INSERT INTO idempotency_keys (scope, key, fingerprint, status, body,
+            resource_id, created_at)
+          SELECT 'bulk', g::text, 'f', 200, '{}', 1, now()
+          FROM generate_series(1, 20000) g`;
+        await place(20);
+      } finally {
+        await store.close();
+      }
+      let n = 0;
+      for (let i = 0; i < 50 && n === 0; i++) {
+        n = await seqRead();
+        if (n === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      // One full scan would read 20,000 rows; twenty would read 400,000.
+      assert.ok(n < 20_000, `batches read ${n} key rows by sequential scan`);
+    } finally {
+      await admin.end({ timeout: 1 });
+    }
+  },
+);
+
+pgTest(
   "ids drawn for refused and replayed orders are skipped, never reused",
   async (_db, store) => {
     const soup = await addItem(store, "Soup", 3);
