@@ -9,7 +9,8 @@
  * 2. Price each order in arrival order against the locked rows (exactly the
  *    serial rules: stock reaching 0 makes an item unavailable for the next
  *    order), then write everything in one statement and COMMIT: orders,
- *    lines, final stock, claims of refused orders dropped, outcomes, events.
+ *    lines, final stock, outcomes, events (and, before them, when orders
+ *    were refused, a statement that drops their claims).
  *    Each statement is a socket write and a wake-up of the backend; on two
  *    shared cores those cost more than the bytes.
  */
@@ -163,7 +164,8 @@ function outcomeRows(
 /**
  * Writes the whole outcome in one statement (data-modifying CTEs; the
  * foreign keys are checked at its end) and commits: orders, lines, final
- * stock, refused claims dropped, outcomes stored, events appended.
+ * stock, outcomes stored, events appended; refused claims are dropped by a
+ * statement of their own (`dropClaims`).
  *
  * Outcomes go over their claims with INSERT … ON CONFLICT DO UPDATE, which
  * always finds the row through the primary key. As an UPDATE … FROM join,
@@ -179,6 +181,7 @@ async function finishBatch(
 ): Promise<void> {
   const { orders, lines, stock, gone, outs, events } = outcomeRows(outcome);
   const json = (rows: unknown[]) => JSON.stringify(rows);
+  const drop = gone.length > 0 ? dropClaims(conn, gone) : null;
   const write = conn`
     WITH new_orders AS (
       INSERT INTO orders (id, status, customer_name, table_label, notes,
@@ -200,10 +203,6 @@ async function finishBatch(
       FROM json_to_recordset(${json(stock)}::text::json)
         AS x(id bigint, stock integer, available boolean)
       WHERE m.id = x.id
-    ), dropped AS (
-      DELETE FROM idempotency_keys k
-      USING json_to_recordset(${json(gone)}::text::json) AS x(s text, k text)
-      WHERE k.scope = x.s AND k.key = x.k
     ), outcomes AS (
       INSERT INTO idempotency_keys (scope, key, fingerprint, status, body,
         resource_id, created_at)
@@ -220,13 +219,32 @@ async function finishBatch(
       AS e(n integer, t text, d json)
     ORDER BY e.n`.execute();
   const commit = conn`COMMIT`.execute();
-  const settled = await Promise.allSettled([write, commit]);
+  // In the order sent: the first failure is the cause, the rest follow from it.
+  const settled = await Promise.allSettled([drop, write, commit]);
   const failed = settled.find((s) => s.status === "rejected");
   if (failed) throw (failed as PromiseRejectedResult).reason;
-  const { command } = (settled[1] as PromiseFulfilledResult<
+  const { command } = (settled[2] as PromiseFulfilledResult<
     { command: string }
   >).value;
   if (command !== "COMMIT") throw new Error(`COMMIT answered ${command}`);
+}
+
+/**
+ * Deletes the claims of refused orders (scope `s`, key `k`), so their
+ * keys can be used again. Rare, so planned afresh every time (an unnamed
+ * statement): a plan cached with the statement while the key table was small
+ * would scan the whole table once it has grown.
+ */
+function dropClaims(conn: ReservedSql, gone: { s: string; k: string }[]) {
+  // unnest() of a known array is estimated at its length (json_to_recordset
+  // always at 100 rows), so a few keys are looked up through the index.
+  return conn.unsafe(
+    `DELETE FROM idempotency_keys k
+    USING unnest($1::text[], $2::text[]) AS x(s, k)
+    WHERE k.scope = x.s AND k.key = x.k`,
+    [gone.map((g) => g.s), gone.map((g) => g.k)],
+    { prepare: false },
+  ).execute();
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
+import { ConflictError } from "../domain/errors.ts";
 import { openPostgresStore, type PostgresStore } from "../db/postgres_store.ts";
 import { postgresTestBackend } from "./_postgres.ts";
 import type { TestDb } from "./_helpers.ts";
@@ -96,44 +97,53 @@ pgTest(
   "finishing a batch's keys costs the same on a large table: no scan of idempotency_keys",
   async (db) => {
     const admin = postgres(db.url, { max: 1, onnotice: () => {} });
-    const seqRead = async () => {
-      const [row] = await admin<{ n: number }[]>`
-        SELECT seq_tup_read::int AS n FROM pg_stat_user_tables
-        WHERE relname = 'idempotency_keys'`;
-      return row!.n;
+    const counters = async () => {
+      const [row] = await admin<{ seq: number; upd: number; del: number }[]>`
+        SELECT seq_tup_read::int AS seq, n_tup_upd::int AS upd,
+          n_tup_del::int AS del
+        FROM pg_stat_user_tables WHERE relname = 'idempotency_keys'`;
+      return row!;
     };
     try {
       // A store of its own: its connections report their counters as they close.
       const store = await openPostgresStore(db.url, { max: 2 });
       try {
-        const item = await addItem(store, "Soup", null);
-        const place = async (n: number) => {
+        const soup = await addItem(store, "Soup", null);
+        const pie = await addItem(store, "Pie", 25);
+        const place = async (item: { id: number }, n: number) => {
           for (let i = 0; i < n; i++) {
             await store.placeOrder(
               { items: [{ menuItemId: item.id, quantity: 1 }] },
               { idempotency: key(crypto.randomUUID()) },
-            );
+            ).catch((e) => assert.ok(e instanceof ConflictError, String(e)));
           }
         };
-        // Its statements are planned (and their plans cached) on a tiny table…
-        await place(20);
+        // Its statements are planned (and their plans cached) on a tiny
+        // table, refusals included (the pie sells out)…
+        await place(soup, 10);
+        await place(pie, 30);
         // …which then grows, as it does through a rush on a new database.
         await admin`
           INSERT INTO idempotency_keys (scope, key, fingerprint, status, body,
             resource_id, created_at)
           SELECT 'bulk', g::text, 'f', 200, '{}', 1, now()
           FROM generate_series(1, 20000) g`;
-        await place(20);
+        await place(soup, 10);
+        await place(pie, 10); // all refused: their claims are dropped
       } finally {
         await store.close();
       }
-      let n = 0;
-      for (let i = 0; i < 50 && n === 0; i++) {
-        n = await seqRead();
-        if (n === 0) await new Promise((r) => setTimeout(r, 100));
+      // 45 orders placed (20 soups, 25 pies) and 15 refused (the pies after
+      // the 25th): once the store's counters are in, 45 outcomes and 15
+      // dropped claims.
+      let c = await counters();
+      for (let i = 0; i < 50 && (c.upd < 45 || c.del < 15); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        c = await counters();
       }
-      // One full scan would read 20,000 rows; twenty would read 400,000.
-      assert.ok(n < 20_000, `batches read ${n} key rows by sequential scan`);
+      assert.deepEqual([c.upd, c.del], [45, 15]);
+      // One full scan would read 20,000 rows; one per batch, 400,000.
+      assert.ok(c.seq < 20_000, `batches read ${c.seq} key rows by a scan`);
     } finally {
       await admin.end({ timeout: 1 });
     }
