@@ -55,41 +55,52 @@ const key = (k: string) => ({
   fingerprint: k.padEnd(64, "0"),
 });
 
+type KeyCounters = { seq: number; upd: number; hot: number; del: number };
+
+/**
+ * The `idempotency_keys` counters of the database at `url` once `ready` holds
+ * for them (or after 10 s): a store's connections report theirs as they
+ * close, a moment after.
+ */
+async function keyCounters(
+  url: string,
+  ready: (c: KeyCounters) => boolean,
+): Promise<KeyCounters> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    for (let i = 0;; i++) {
+      const [c] = await sql<KeyCounters[]>`
+        SELECT seq_tup_read::int AS seq, n_tup_upd::int AS upd,
+          n_tup_hot_upd::int AS hot, n_tup_del::int AS del
+        FROM pg_stat_user_tables WHERE relname = 'idempotency_keys'`;
+      if (ready(c!) || i >= 100) return c!;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
 pgTest(
   "a key's outcome is written over its claim in place (HOT update)",
   async (db) => {
-    const stats = postgres(db.url, { max: 1, onnotice: () => {} });
+    // A store of its own: its connections report their counters as they close.
+    const store = await openPostgresStore(db.url);
     try {
-      // A store of its own: its connections report their counters as they close.
-      const store = await openPostgresStore(db.url);
-      try {
-        const item = await addItem(store, "Soup", null);
-        await Promise.all(
-          Array.from({ length: 200 }, (_, i) =>
-            store.placeOrder(
-              { items: [{ menuItemId: item.id, quantity: 1 }], notes: `n${i}` },
-              { idempotency: key(crypto.randomUUID()) },
-            )),
-        );
-      } finally {
-        await store.close();
-      }
-      let row: { upd: number; hot: number } | undefined;
-      for (let i = 0; i < 100; i++) {
-        [row] = await stats<{ upd: number; hot: number }[]>`
-        SELECT n_tup_upd::int AS upd, n_tup_hot_upd::int AS hot
-        FROM pg_stat_user_tables WHERE relname = 'idempotency_keys'`;
-        if (row!.upd >= 200) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.equal(row!.upd, 200, "every claim was finished by one UPDATE");
-      assert.ok(
-        row!.hot >= 190,
-        `only ${row!.hot} of 200 outcome updates were HOT`,
+      const item = await addItem(store, "Soup", null);
+      await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          store.placeOrder(
+            { items: [{ menuItemId: item.id, quantity: 1 }], notes: `n${i}` },
+            { idempotency: key(crypto.randomUUID()) },
+          )),
       );
     } finally {
-      await stats.end({ timeout: 1 });
+      await store.close();
     }
+    const c = await keyCounters(db.url, (c) => c.upd >= 200);
+    assert.equal(c.upd, 200, "every claim was finished by one UPDATE");
+    assert.ok(c.hot >= 190, `only ${c.hot} of 200 outcome updates were HOT`);
   },
 );
 
@@ -97,13 +108,6 @@ pgTest(
   "finishing a batch's keys costs the same on a large table: no scan of idempotency_keys",
   async (db) => {
     const admin = postgres(db.url, { max: 1, onnotice: () => {} });
-    const counters = async () => {
-      const [row] = await admin<{ seq: number; upd: number; del: number }[]>`
-        SELECT seq_tup_read::int AS seq, n_tup_upd::int AS upd,
-          n_tup_del::int AS del
-        FROM pg_stat_user_tables WHERE relname = 'idempotency_keys'`;
-      return row!;
-    };
     try {
       // A store of its own: its connections report their counters as they close.
       const store = await openPostgresStore(db.url, { max: 2 });
@@ -136,11 +140,7 @@ pgTest(
       // 45 orders placed (20 soups, 25 pies) and 15 refused (the pies after
       // the 25th): once the store's counters are in, 45 outcomes and 15
       // dropped claims.
-      let c = await counters();
-      for (let i = 0; i < 50 && (c.upd < 45 || c.del < 15); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        c = await counters();
-      }
+      const c = await keyCounters(db.url, (c) => c.upd >= 45 && c.del >= 15);
       assert.deepEqual([c.upd, c.del], [45, 15]);
       // One full scan would read 20,000 rows; one per batch, 400,000.
       assert.ok(c.seq < 20_000, `batches read ${c.seq} key rows by a scan`);
