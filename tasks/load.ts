@@ -20,7 +20,13 @@ import {
 } from "./_lib/cli.ts";
 import { KitchenStreams } from "./_lib/kitchen_streams.ts";
 import { note, Progress } from "./_lib/progress.ts";
-import { commandLine, header, mdTable, writeReport } from "./_lib/report.ts";
+import {
+  commandLine,
+  header,
+  mdTable,
+  pct,
+  writeReport,
+} from "./_lib/report.ts";
 import {
   canMeasureCpu,
   CpuMeter,
@@ -109,7 +115,6 @@ function cpuMeter(target: Target): CpuMeter | undefined {
 
 function cpuSection(cpu: CpuUse[] | null, machine: MachineUse | null): string {
   if (!cpu) return "";
-  const pct = (share: number) => `${Math.round(share * 100)} %`;
   return [
     "## CPU during the measured window",
     "",
@@ -128,9 +133,11 @@ function cpuSection(cpu: CpuUse[] | null, machine: MachineUse | null): string {
     ...(machine
       ? [
         `The whole machine (${machine.cpus} CPUs, every process and the kernel, from \`/proc/stat\`): ` +
-        `busy ${pct(machine.busy)}, idle ${pct(machine.idle)}, waiting on I/O ${
-          pct(machine.iowait)
-        }, stolen by the hypervisor ${pct(machine.steal)}.`,
+        `busy ${pct(machine.busy, 1)}, idle ${
+          pct(machine.idle, 1)
+        }, waiting on I/O ${pct(machine.iowait, 1)}, stolen by the hypervisor ${
+          pct(machine.steal, 1)
+        }.`,
         "",
       ]
       : []),
@@ -242,9 +249,7 @@ async function main() {
         `${r.summary.orders_per_s} orders/s, p99 ${r.summary.order_latency_ms.p99} ms, ` +
         `lost ${orders.lost}, duplicated ${orders.duplicated}, stock conserved ${stock.conserved}` +
         (serverCpu ? `, server CPU ${serverCpu.usPerOrder} µs/order` : "") +
-        (r.machine
-          ? `, machine busy ${Math.round(r.machine.busy * 100)} %`
-          : ""),
+        (r.machine ? `, machine busy ${pct(r.machine.busy, 1)}` : ""),
     );
     if (!passed) Deno.exitCode = 1;
   } finally {
