@@ -50,12 +50,15 @@ import {
 } from "./_lib/workload_report.ts";
 
 const DEFAULTS = { connections: 256, durationMs: 10_000 };
+/** A paced run's default warm-up: 3 s of ramp, then 3 s at the full rate (`schedule.ts`). */
+const PACED_WARMUP_MS = 6000;
 const USAGE = `Usage: deno task load [options]${workloadHelp(DEFAULTS)}
   --rate R            offer R orders/s on a fixed schedule (open loop); latency
                       counts from each order's scheduled start (default: closed
                       loop, every connection sends again once answered)
-  --warmup D          traffic before the measured window, audited but not timed;
-                      with --rate the offered rate ramps up from 10% over it (default 3s)
+  --warmup D          traffic before the measured window, audited but not timed
+                      (default 3s; 6s with --rate, whose offered rate ramps up
+                      from 10% over the first half and holds the full rate for the second)
   --sse N             kitchen event streams kept open on /kitchen/events (default 4)
   --read-share R      share of iterations that read GET /orders instead (default 0.05)`;
 
@@ -65,7 +68,11 @@ function settingsOf(flags: Flags) {
   return {
     ...workloadFlags(flags, DEFAULTS),
     sse: numberFlag(flags, "sse", 4, { min: 0, max: 1000 }),
-    warmupMs: durationFlag(flags, "warmup", 3000),
+    warmupMs: durationFlag(
+      flags,
+      "warmup",
+      flags.rate === undefined ? 3000 : PACED_WARMUP_MS,
+    ),
     rate: flags.rate === undefined
       ? undefined
       : numberFlag(flags, "rate", 0, { min: 1, max: 1_000_000 }),

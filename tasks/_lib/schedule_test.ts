@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { dueAfter, RAMP_FROM } from "./schedule.ts";
+import { dueAfter, RAMP_FROM, RAMP_SHARE, rampMsOf } from "./schedule.ts";
 
 Deno.test("dueAfter() without a ramp spaces iterations evenly", () => {
   assert.deepEqual([0, 1, 2, 10].map((k) => dueAfter(k, 0.5, 0)), [
@@ -38,4 +38,25 @@ Deno.test("dueAfter() ramps the rate up over the warm-up, then keeps it", () => 
   assert.equal(offered(3000, 4000), 6000);
   // The ramp offers the average of its first and last rate.
   assert.ok(Math.abs(offered(0, 3000) - 3000 * 6 * (RAMP_FROM + 1) / 2) <= 1);
+});
+
+Deno.test("a warm-up ramps over its first half and holds the full rate over the second", () => {
+  const everyMs = 1000 / 6000;
+  const warmupMs = 6000;
+  assert.equal(rampMsOf(warmupMs), warmupMs * RAMP_SHARE);
+  assert.equal(rampMsOf(-1), 0);
+  const times = Array.from(
+    { length: 60_000 },
+    (_, k) => dueAfter(k, everyMs, rampMsOf(warmupMs)),
+  );
+  const offered = (from: number, to: number) =>
+    times.filter((t) => t >= from && t < to).length;
+  assert.ok(
+    Math.abs(offered(0, 100) - 6000 * RAMP_FROM / 10) <= 10,
+    `${offered(0, 100)}`,
+  );
+  // Every second from the end of the ramp to the measured window: the full rate.
+  for (let s = 3; s < 6; s++) {
+    assert.equal(offered(s * 1000, (s + 1) * 1000), 6000, `second ${s}`);
+  }
 });

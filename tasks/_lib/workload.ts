@@ -10,7 +10,7 @@ import { sleep } from "./cli.ts";
 import { bearer, getJson } from "./http.ts";
 import { type Placed, placeOrder } from "./orders.ts";
 import { HttpConnection } from "./raw_http.ts";
-import { dueAfter } from "./schedule.ts";
+import { dueAfter, rampMsOf } from "./schedule.ts";
 import { summarize, Tally, Timeline } from "./stats.ts";
 
 /** The menu items a run orders: one tracked item made for it, plus untracked ones. */
@@ -113,7 +113,8 @@ export interface WorkloadOptions {
   /**
    * Traffic before the measured window, same shape, so the server's and the
    * client's JIT are warm: its orders are audited, its latencies not counted.
-   * A paced run ramps up to `rate` over it (`schedule.ts`).
+   * A paced run ramps up to `rate` over its first half and holds `rate` for
+   * the second (`schedule.ts`).
    */
   warmupMs?: number;
   /** Told when the measured window starts and ends (CPU accounting). */
@@ -209,7 +210,7 @@ export class Workload {
     // Reads take their own slots, so orders arrive at `rate` per second.
     const perIteration = 1000 * (1 - this.opts.readShare) / this.opts.rate;
     const dueAt = this.#startAt +
-      dueAfter(n - 1, perIteration, this.opts.warmupMs ?? 0);
+      dueAfter(n - 1, perIteration, rampMsOf(this.opts.warmupMs ?? 0));
     return dueAt < this.#stopAt ? { n, dueAt } : null;
   }
 

@@ -2,7 +2,7 @@
 import { auditOrders, auditPassed, auditStock, ordersAfter } from "./audit.ts";
 import { int, mdTable, ms } from "./report.ts";
 import { chart } from "./svg.ts";
-import { RAMP_FROM } from "./schedule.ts";
+import { RAMP_FROM, RAMP_SHARE } from "./schedule.ts";
 import type { Workload } from "./workload.ts";
 
 /** Audits a finished workload against the database through the API. */
@@ -48,7 +48,9 @@ export function workloadMarkdown(s: ReturnType<Workload["summary"]>): string {
         `${(s.warmup_ms / 1000).toFixed(1)} s${
           s.offered_per_s === null || s.warmup_ms === 0
             ? ""
-            : `, offered rate ramped from ${RAMP_FROM * 100} % to 100 %`
+            : `, offered rate ramped from ${
+              RAMP_FROM * 100
+            } % to 100 % over the first ${RAMP_SHARE * 100} %, then held`
         }`,
       ],
       ["wall time", `${(s.wall_ms / 1000).toFixed(2)} s`],
