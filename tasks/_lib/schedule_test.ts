@@ -10,21 +10,25 @@ Deno.test("dueAfter() without a ramp spaces iterations evenly", () => {
   ]);
 });
 
-Deno.test("dueAfter() ramps the rate up over the warm-up, then keeps it", () => {
-  const everyMs = 1000 / 6000;
-  const rampMs = 3000;
+/** The first `n` due times at 6,000/s with a ramp of `rampMs`, and a counter of those in [from, to). */
+function sixThousand(n: number, rampMs: number) {
   const times = Array.from(
-    { length: 40_000 },
-    (_, k) => dueAfter(k, everyMs, rampMs),
+    { length: n },
+    (_, k) => dueAfter(k, 1000 / 6000, rampMs),
   );
+  const offered = (from: number, to: number) =>
+    times.filter((t) => t >= from && t < to).length;
+  return { times, offered };
+}
+
+Deno.test("dueAfter() ramps the rate up over the warm-up, then keeps it", () => {
+  const { times, offered } = sixThousand(40_000, 3000);
   for (let k = 1; k < times.length; k++) {
     assert.ok(
       times[k]! > times[k - 1]!,
       `iteration ${k} is due after ${k - 1}`,
     );
   }
-  const offered = (from: number, to: number) =>
-    times.filter((t) => t >= from && t < to).length;
   // First 100 ms: about RAMP_FROM of the rate (600/s); last 100 ms of the ramp:
   // almost all of it; after the ramp: exactly the rate.
   assert.ok(
@@ -41,16 +45,10 @@ Deno.test("dueAfter() ramps the rate up over the warm-up, then keeps it", () => 
 });
 
 Deno.test("a warm-up ramps over its first half and holds the full rate over the second", () => {
-  const everyMs = 1000 / 6000;
   const warmupMs = 6000;
   assert.equal(rampMsOf(warmupMs), warmupMs * RAMP_SHARE);
   assert.equal(rampMsOf(-1), 0);
-  const times = Array.from(
-    { length: 60_000 },
-    (_, k) => dueAfter(k, everyMs, rampMsOf(warmupMs)),
-  );
-  const offered = (from: number, to: number) =>
-    times.filter((t) => t >= from && t < to).length;
+  const { offered } = sixThousand(60_000, rampMsOf(warmupMs));
   assert.ok(
     Math.abs(offered(0, 100) - 6000 * RAMP_FROM / 10) <= 10,
     `${offered(0, 100)}`,
