@@ -1,10 +1,75 @@
 /** Kitchen screens for the load task: open `/kitchen/events` streams that count `order.created`. */
 
+/**
+ * Counts a byte pattern across the chunks of a stream, without decoding them.
+ *
+ * At 6,000 orders/s four kitchen streams carry about 24,000 events a second,
+ * and reading them cost the load client about 10 µs per order (runs with
+ * `--sse 0` against 4). Decoding every chunk to text and splitting it into
+ * lines only to count one of them was part of that: counting bytes saved
+ * 2–4 µs per order in alternated runs, on the same cores as the server. The
+ * pattern includes the newline on both sides, so it matches whole lines only
+ * (SSE data is one line of JSON, whose newlines are escaped).
+ */
+export class ByteCounter {
+  readonly #pattern: Uint8Array;
+  /** The stream's last `pattern.length - 1` bytes, where a match may begin. */
+  #tail = new Uint8Array(0);
+
+  constructor(pattern: string) {
+    this.#pattern = new TextEncoder().encode(pattern);
+    if (this.#pattern.length < 2) {
+      throw new RangeError("the pattern needs at least two bytes");
+    }
+  }
+
+  /** Occurrences that end inside `chunk`. */
+  count(chunk: Uint8Array): number {
+    const keep = this.#pattern.length - 1;
+    let n = 0;
+    if (this.#tail.length > 0) {
+      // Matches that start in the tail and end in this chunk.
+      const joint = new Uint8Array(
+        this.#tail.length + Math.min(keep, chunk.length),
+      );
+      joint.set(this.#tail);
+      joint.set(
+        chunk.subarray(0, joint.length - this.#tail.length),
+        this.#tail.length,
+      );
+      n += this.#scan(joint, this.#tail.length);
+    }
+    n += this.#scan(chunk, chunk.length);
+    if (chunk.length >= keep) {
+      this.#tail = chunk.slice(chunk.length - keep);
+    } else {
+      const both = new Uint8Array(this.#tail.length + chunk.length);
+      both.set(this.#tail);
+      both.set(chunk, this.#tail.length);
+      this.#tail = both.slice(Math.max(0, both.length - keep));
+    }
+    return n;
+  }
+
+  /** Matches in `bytes` that start before `startsBefore`. */
+  #scan(bytes: Uint8Array, startsBefore: number): number {
+    const p = this.#pattern;
+    let n = 0;
+    for (let i = bytes.indexOf(p[0]!); i >= 0 && i < startsBefore;) {
+      let j = 1;
+      while (j < p.length && bytes[i + j] === p[j]) j++;
+      if (j === p.length) n++;
+      i = bytes.indexOf(p[0]!, i + 1);
+    }
+    return n;
+  }
+}
+
 /** Kitchen screens: open streams on /kitchen/events that count `order.created` events. */
 export class KitchenStreams {
   readonly seen: number[] = [];
   skipped?: string;
-  readonly #readers: ReadableStreamDefaultReader<string>[] = [];
+  readonly #readers: ReadableStreamDefaultReader<Uint8Array>[] = [];
   readonly #done: Promise<void>[] = [];
 
   /** Opens `n` streams; notes a skip when the route does not exist. */
@@ -18,24 +83,21 @@ export class KitchenStreams {
           : `GET /kitchen/events answered ${o.status}; kitchen streams skipped`;
         return;
       }
-      const reader = o.body.pipeThrough(new TextDecoderStream()).getReader();
+      const reader = o.body.getReader();
       this.seen.push(0);
       this.#readers.push(reader);
       this.#done.push(this.#read(reader, i));
     }
   }
 
-  async #read(reader: ReadableStreamDefaultReader<string>, i: number) {
-    let rest = "";
+  async #read(reader: ReadableStreamDefaultReader<Uint8Array>, i: number) {
+    // Every event starts with its `id:` line, so its `event:` line follows a newline.
+    const created = new ByteCounter("\nevent: order.created\n");
     try {
       while (true) {
         const { done, value } = await reader.read();
         if (done) return;
-        const lines = (rest + value).split("\n");
-        rest = lines.pop()!;
-        for (const l of lines) {
-          if (l === "event: order.created") this.seen[i]!++;
-        }
+        this.seen[i]! += created.count(value);
       }
     } catch { /* cancelled by close() */ }
   }
