@@ -42,25 +42,49 @@ export type Reply =
   | { events: true };
 
 /**
- * Collects messages and posts them as one array once the current burst of
- * microtasks stops adding to it. Every message crossing threads costs a
- * wake-up, an event and a (de)serialisation; a commit answers a whole batch
- * of orders at once, and requests that arrive in one event-loop turn leave
+ * Collects messages and posts them as one array. Every message crossing
+ * threads costs a wake-up, an event and a (de)serialisation; a commit answers
+ * a whole batch of orders at once, and requests handled close together leave
  * together, so one message carries many.
+ *
+ * A batch leaves once the current burst of microtasks stops adding to it,
+ * unless `holdWhile()` is true when its first message is queued: then it
+ * leaves at the end of the event-loop turn (`setImmediate`), with whatever
+ * else the turn queued. The HTTP thread holds while earlier calls are still
+ * unanswered, that is while the database thread has work anyway. The
+ * requests of one turn usually each settle on their own, so at 6,000
+ * orders/s the HTTP thread posted about 6,800 messages a second of one call
+ * each; held, 200–800 a second of 8–30 calls, and the server used about 7 %
+ * less CPU per order. A lone request still leaves at once.
  */
 export class Outbox<T> {
   #items: T[] = [];
   #scheduled = false;
   #seen = 0;
 
-  /** @param post sends one batch */
-  constructor(readonly post: (items: T[]) => void) {}
+  /**
+   * @param post sends one batch
+   * @param holdWhile whether a new batch waits for the end of the turn
+   */
+  constructor(
+    readonly post: (items: T[]) => void,
+    readonly holdWhile: () => boolean = () => false,
+  ) {}
+
+  /** Messages queued and not yet posted. */
+  get size(): number {
+    return this.#items.length;
+  }
 
   /** Queues `item` for the next batch. */
   push(item: T): void {
     this.#items.push(item);
     if (this.#scheduled) return;
     this.#scheduled = true;
+    if (this.holdWhile()) {
+      setImmediate(this.#flush);
+      return;
+    }
     this.#seen = 0;
     queueMicrotask(this.#settle);
   }
@@ -71,6 +95,10 @@ export class Outbox<T> {
       queueMicrotask(this.#settle);
       return;
     }
+    this.#flush();
+  };
+
+  #flush = () => {
     const items = this.#items;
     this.#items = [];
     this.#scheduled = false;

@@ -57,3 +57,23 @@ Deno.test("Outbox posts everything pushed in one burst of microtasks as one batc
   await new Promise((r) => setTimeout(r, 0));
   assert.deepEqual(batches, [[1, 2, 3], [4]]);
 });
+
+Deno.test("Outbox holds a batch for the end of the turn while told to", async () => {
+  const batches: number[][] = [];
+  let hold = true;
+  const box = new Outbox<number>((items) => batches.push(items), () => hold);
+  // Two pushes far apart in microtasks: settling would send them separately.
+  box.push(1);
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+  box.push(2);
+  assert.equal(box.size, 2);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(batches, [[1, 2]]);
+  assert.equal(box.size, 0);
+  hold = false;
+  box.push(3);
+  for (let i = 0; i < 20; i++) await Promise.resolve();
+  box.push(4);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(batches, [[1, 2], [3], [4]]);
+});

@@ -46,7 +46,12 @@ class DbThread {
       type: "module",
       name: "forkflow-libsql",
     });
-    this.#outbox = new Outbox((batch) => this.#post(batch));
+    // Calls still unanswered (beyond those queued here) keep the database
+    // thread busy: new ones can wait for the end of this turn and go together.
+    this.#outbox = new Outbox(
+      (batch) => this.#post(batch),
+      () => this.#pending.size > this.#outbox.size,
+    );
     this.#worker.onmessage = (e: MessageEvent<Reply[]>) => {
       for (const r of e.data) this.#answer(r);
     };
