@@ -86,6 +86,9 @@ async function readLimited(c: Context, limit: number): Promise<Uint8Array> {
   return out;
 }
 
+// One decoder for every body: a decode without `stream` starts afresh.
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 /** Reads the raw JSON body: 413 over the limit, 415 if not JSON, 400 if malformed. */
 export async function rawJson(c: Context, limit: number): Promise<unknown> {
   const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim()
@@ -101,7 +104,7 @@ export async function rawJson(c: Context, limit: number): Promise<unknown> {
   const bytes = await readLimited(c, limit);
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = STRICT_UTF8.decode(bytes);
   } catch {
     throw new BadRequestError(
       "invalid_utf8",

@@ -50,6 +50,33 @@ test("POST /orders ignores nothing: a client price is an unknown field (422)", a
   assert.equal((await res.json()).error.code, "validation_failed");
 });
 
+test("POST /orders: a body that is not UTF-8 is a 400; the next body decodes whole", async (t) => {
+  const a = await addItem(t.store);
+  const enc = new TextEncoder();
+  const head = enc.encode(
+    `{"items":[{"menu_item_id":${a},"quantity":1}],"notes":"`,
+  );
+  // Half of a two-byte character, then the end of the string.
+  const broken = new Uint8Array([...head, 0xc3, ...enc.encode('"}')]);
+  const bad = await t.app.request("/orders", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: broken,
+  });
+  assert.equal(bad.status, 400);
+  assert.equal((await bad.json()).error.code, "invalid_utf8");
+  const good = await t.app.request(
+    "/orders",
+    jsonReq("POST", {
+      items: [{ menu_item_id: a, quantity: 1 }],
+      notes: "crème brûlée, 2× 🍰",
+    }),
+  );
+  assert.equal(good.status, 200);
+  assert.equal((await good.json()).notes, "crème brûlée, 2× 🍰");
+  assert.equal((await t.store.listOrders({ limit: 10 })).length, 1);
+});
+
 test("POST /orders: unknown item 422, unavailable 409, sold out 409 naming the item", async (t) => {
   const off = await addItem(t.store, { name: "Soup", available: false });
   const few = await addItem(t.store, { name: "Tiramisu", stock: 1 });
