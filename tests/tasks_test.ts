@@ -70,6 +70,35 @@ Deno.test("load with injected aborts loses and doubles nothing, and conserves st
   assert.equal(data.audit.orders.duplicated, 0);
   assert.equal(data.audit.stock.conserved, true);
   assert.ok(data.order_latency_ms.p99 > 0);
+  // A closed loop has no schedule to be late for.
+  assert.equal(data.send_lag_ms, null);
+});
+
+Deno.test("load --rate: paced orders are timed from their schedule, and the wait to be sent is shown apart", async () => {
+  const { code, log, out } = await runTask("load.ts", [
+    "--rate",
+    "200",
+    "--warmup",
+    "1",
+    "--duration",
+    "2",
+    "--connections",
+    "8",
+    "--sse",
+    "1",
+  ]);
+  assert.equal(code, 0, log);
+  const { data, md } = await latest(out, "load");
+  assert.equal(data.offered_per_s, 200);
+  assert.equal(data.audit.orders.lost, 0);
+  assert.equal(data.audit.orders.duplicated, 0);
+  const timed = data.order_latency_ms, lag = data.send_lag_ms;
+  // 2 s at 200/s, 5 % of the slots reading instead.
+  assert.ok(timed.count > 300 && timed.count <= 400, `${timed.count} orders`);
+  assert.equal(lag.count, timed.count);
+  // The wait to be sent is part of each order's latency.
+  assert.ok(lag.max <= timed.max && lag.p50 <= timed.p50, JSON.stringify(data));
+  assert.match(md, /\| … of which waiting to be sent/);
 });
 
 Deno.test("crash-test: orders acknowledged before each SIGKILL survive it exactly once", async () => {

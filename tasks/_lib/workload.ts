@@ -127,6 +127,12 @@ export class Workload {
   /** Latency of each acknowledging attempt. */
   readonly orderMs: number[] = [];
   readonly readMs: number[] = [];
+  /**
+   * Paced runs: from each measured order's scheduled start until the client
+   * sends it. A connection still waiting for its previous answer (the server
+   * is behind) and the client's own late timers both show here.
+   */
+  readonly sendLagMs: number[] = [];
   timeline = new Timeline();
   readonly finals = new Tally();
   readonly count = {
@@ -228,6 +234,9 @@ export class Workload {
         }
         const body = this.#body(t.n);
         const startedAt = t.dueAt ?? performance.now();
+        if (t.dueAt !== undefined && t.dueAt >= this.#measureFrom) {
+          this.sendLagMs.push(performance.now() - t.dueAt);
+        }
         this.count.inflight++;
         const p = await placeOrder(opts.base, `${opts.tag}-${t.n}`, body, {
           faultRate: opts.faultRate,
@@ -302,6 +311,8 @@ export class Workload {
       final_answers: this.finals.counts,
       order_latency_ms: summarize(this.orderMs),
       read_latency_ms: summarize(this.readMs),
+      /** Paced runs only: scheduled start → sent, for the measured orders. */
+      send_lag_ms: this.opts.rate ? summarize(this.sendLagMs) : null,
       per_second: this.timeline.series(),
     };
   }

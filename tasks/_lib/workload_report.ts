@@ -82,6 +82,16 @@ export function workloadMarkdown(s: ReturnType<Workload["summary"]>): string {
         ms(o.p99),
         ms(o.max),
       ],
+      ...(s.send_lag_ms
+        ? [[
+          "… of which waiting to be sent (no free connection, or the client's own timers late)",
+          int(s.send_lag_ms.count),
+          ms(s.send_lag_ms.p50),
+          ms(s.send_lag_ms.p95),
+          ms(s.send_lag_ms.p99),
+          ms(s.send_lag_ms.max),
+        ]]
+        : []),
       [
         "GET /orders?limit=20",
         int(r.count),
