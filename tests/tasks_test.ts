@@ -93,8 +93,8 @@ Deno.test("load --rate: paced orders are timed from their schedule, and the wait
   assert.equal(data.audit.orders.lost, 0);
   assert.equal(data.audit.orders.duplicated, 0);
   const timed = data.order_latency_ms, lag = data.send_lag_ms;
-  // 2 s at 200/s, 5 % of the slots reading instead.
-  assert.ok(timed.count > 300 && timed.count <= 400, `${timed.count} orders`);
+  // 2 s at 200 orders/s (reads take slots of their own, drawn at random).
+  assert.ok(Math.abs(timed.count - 400) <= 40, `${timed.count} orders`);
   assert.equal(lag.count, timed.count);
   // The wait to be sent is part of each order's latency.
   assert.ok(lag.max <= timed.max && lag.p50 <= timed.p50, JSON.stringify(data));
