@@ -132,27 +132,26 @@ export const MAX_JSON_DEPTH = 32;
  * `MAX_JSON_DEPTH` (400; recursive code such as the idempotency fingerprint
  * would overflow the stack) and text no database stores as sent (422): NUL
  * characters (truncated by SQLite's C API, refused by PostgreSQL) and
- * unpaired surrogates (not encodable as UTF-8). Iterative, so depth is free.
+ * unpaired surrogates (not encodable as UTF-8). It recurses, but stops at
+ * `MAX_JSON_DEPTH`, so its own stack stays shallow however deep the body.
  */
-export function checkJsonValue(value: unknown): void {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [v, depth] = stack.pop()!;
-    if (typeof v === "string") {
-      checkText(v);
-      continue;
-    }
-    if (v === null || typeof v !== "object") continue;
-    if (depth >= MAX_JSON_DEPTH) {
-      throw new BadRequestError(
-        "json_too_deep",
-        `Request body nests deeper than ${MAX_JSON_DEPTH} levels`,
-      );
-    }
-    for (const [k, child] of Object.entries(v)) {
-      checkText(k);
-      stack.push([child, depth + 1]);
-    }
+export function checkJsonValue(value: unknown, depth = 0): void {
+  if (typeof value === "string") return checkText(value);
+  if (value === null || typeof value !== "object") return;
+  if (depth >= MAX_JSON_DEPTH) {
+    throw new BadRequestError(
+      "json_too_deep",
+      `Request body nests deeper than ${MAX_JSON_DEPTH} levels`,
+    );
+  }
+  if (Array.isArray(value)) {
+    for (const child of value) checkJsonValue(child, depth + 1);
+    return;
+  }
+  const obj = value as Record<string, unknown>;
+  for (const k of Object.keys(obj)) {
+    checkText(k);
+    checkJsonValue(obj[k], depth + 1);
   }
 }
 
