@@ -234,7 +234,7 @@ export class Workload {
         }
         const body = this.#body(t.n);
         const startedAt = t.dueAt ?? performance.now();
-        if (t.dueAt !== undefined && t.dueAt >= this.#measureFrom) {
+        if (t.dueAt !== undefined && startedAt >= this.#measureFrom) {
           this.sendLagMs.push(performance.now() - t.dueAt);
         }
         this.count.inflight++;
