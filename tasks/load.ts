@@ -238,9 +238,10 @@ async function main() {
       passed: r.audit.passed,
     };
     const pg = target.server?.databaseUrl.startsWith("postgres");
+    // Paced runs keep their own reports: a closed loop answers another question.
     const name = `load${s.faultRate > 0 ? "-faults" : ""}${
-      pg ? "-postgres" : ""
-    }`;
+      s.rate ? "-rate" : ""
+    }${pg ? "-postgres" : ""}`;
     const files = await writeReport(name, {
       markdown: (svg) => render(r, { s, target, kitchen, svg }),
       data,

@@ -88,7 +88,7 @@ Deno.test("load --rate: paced orders are timed from their schedule, and the wait
     "1",
   ]);
   assert.equal(code, 0, log);
-  const { data, md } = await latest(out, "load");
+  const { data, md } = await latest(out, "load-rate");
   assert.equal(data.offered_per_s, 200);
   assert.equal(data.audit.orders.lost, 0);
   assert.equal(data.audit.orders.duplicated, 0);
