@@ -12,7 +12,16 @@ export function splitSocketDir(
 ): { url: string; socketDir: string | null } {
   const m = /[?&]host=([^&#]*)/.exec(url);
   if (!m) return { url, socketDir: null };
-  const dir = decodeURIComponent(m[1]!);
+  let dir: string;
+  try {
+    dir = decodeURIComponent(m[1]!);
+  } catch {
+    throw new Error(
+      `host= has a broken percent-escape ("%" must be followed by two hex digits, e.g. %2F for "/"), got "${
+        m[1]
+      }"`,
+    );
+  }
   if (!dir.startsWith("/")) {
     throw new Error(
       `host= must name a socket folder by its absolute path, got "${dir}"`,

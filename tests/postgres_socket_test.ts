@@ -63,6 +63,23 @@ Deno.test("host= that is not an absolute folder is refused by name", () => {
   }
 });
 
+Deno.test("host= with a broken percent-escape is refused by name, not as a bare URIError", () => {
+  for (const bad of ["%2", "/tmp/%zz", "%E0%A4%A"]) {
+    assert.throws(
+      () => splitSocketDir(`postgres://u@/forkflow?host=${bad}`),
+      (e: Error) =>
+        !(e instanceof URIError) && e.message.includes("percent-escape") &&
+        e.message.includes(`"${bad}"`),
+    );
+  }
+  assert.throws(
+    () => loadConfig({ DATABASE_URL: "postgres://u@/forkflow?host=%zz" }),
+    (e: Error) =>
+      e instanceof ConfigError &&
+      e.message.startsWith("Invalid DATABASE_URL: host= has a broken"),
+  );
+});
+
 Deno.test("a DATABASE_URL with a relative host= is a config error at start", () => {
   assert.throws(
     () => loadConfig({ DATABASE_URL: "postgres://u@/forkflow?host=pg/run" }),
