@@ -89,6 +89,11 @@ Deno.test("load --rate: paced orders are timed from their schedule, and the wait
   ]);
   assert.equal(code, 0, log);
   const { data, md } = await latest(out, "load-rate");
+  // A paced run leaves the closed loop's report alone.
+  await assert.rejects(
+    Deno.stat(join(out, "load-latest.json")),
+    Deno.errors.NotFound,
+  );
   assert.equal(data.offered_per_s, 200);
   assert.equal(data.audit.orders.lost, 0);
   assert.equal(data.audit.orders.duplicated, 0);
