@@ -8,6 +8,7 @@ import {
 } from "../domain/errors.ts";
 import { type OrderJob, takeBatch } from "../domain/order_batch.ts";
 import { placeOrderBatch } from "./libsql_order_batch.ts";
+import { GROUP_INTERVAL_MS, GroupPacer } from "./group_pacer.ts";
 import type {
   FeedEvent,
   InventoryChange,
@@ -49,6 +50,8 @@ export interface LibsqlOptions {
   authToken?: string;
   /** Most jobs per group commit. */
   maxBatch?: number;
+  /** In a rush, the least time between the starts of order groups (`GroupPacer`). */
+  groupIntervalMs?: number;
 }
 
 const isUnique = (e: unknown) =>
@@ -110,6 +113,9 @@ export class LibsqlStore implements Store {
   #closed = false;
   #orders: OrderJob[] = [];
   #ordersQueued = false;
+  #pacer: GroupPacer;
+  /** The timer of a paced order group not yet handed to the writer. */
+  #paced: ReturnType<typeof setTimeout> | undefined;
   #maxOrders: number;
 
   /**
@@ -128,6 +134,7 @@ export class LibsqlStore implements Store {
     });
     this.#read = reader.sql;
     this.#maxOrders = opts.maxBatch ?? 512;
+    this.#pacer = new GroupPacer(opts.groupIntervalMs ?? GROUP_INTERVAL_MS);
   }
 
   /** Runs `fn` as one job of the group-commit writer. */
@@ -253,14 +260,25 @@ export class LibsqlStore implements Store {
     });
   }
 
-  /** Queues one writer job that places the orders waiting when it starts. */
+  /** Queues one writer job for the orders waiting when it starts, paced in a rush. */
   #queueOrders(): void {
     this.#ordersQueued = true;
+    const wait = this.#closed ? 0 : this.#pacer.delay();
+    if (wait === 0) return this.#writeOrders();
+    this.#paced = setTimeout(() => {
+      this.#paced = undefined;
+      this.#writeOrders();
+    }, wait);
+  }
+
+  /** One writer job that places the orders waiting when it starts. */
+  #writeOrders(): void {
     let batch: OrderJob[] | null = null;
     let settle = () => {};
     let refused = false;
     this.write(async (tx) => {
       const next = takeBatch(this.#orders, this.#maxOrders);
+      this.#pacer.started(next.batch.length);
       batch = next.batch;
       this.#orders = next.rest;
       this.#ordersQueued = false;
@@ -473,6 +491,12 @@ export class LibsqlStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#paced !== undefined) {
+      // Orders already taken are placed before the writer stops.
+      clearTimeout(this.#paced);
+      this.#paced = undefined;
+      this.#writeOrders();
+    }
     await this.#writer.close();
     this.writer.close();
     this.reader.close();
