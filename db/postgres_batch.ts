@@ -15,16 +15,28 @@ import { UnavailableError } from "../domain/errors.ts";
 import type { Placed } from "../domain/types.ts";
 import { type OrderJob, takeBatch } from "../domain/order_batch.ts";
 import { runOrderBatch } from "./postgres_batch_tx.ts";
+import { GroupPacer } from "./group_pacer.ts";
 import {
   isConnectionLost,
   reserveConnection,
   translatePgError,
 } from "./postgres_pool.ts";
 
+/**
+ * Default `groupIntervalMs`. A batch here already spans its round trips (about
+ * 4.5 ms at 3,000 orders/s), so a shorter interval changes little. At
+ * `--rate 3000` against no pacing, alternated: 10 ms took the machine from
+ * 79 % to 56–57 % busy (server 203–206 → 157–165 µs of CPU an order, client
+ * 94–97 → 72–73 µs) and the median order from 8–12 to 13 ms; 20 ms to 50–52 %
+ * with the median at 22 ms.
+ */
+export const POSTGRES_GROUP_INTERVAL_MS = 10;
+
 /** Collects concurrent orders and commits them together. */
 export class OrderBatcher {
   #queue: OrderJob[] = [];
   #running: Promise<void> | null = null;
+  #pacer: GroupPacer;
 
   /**
    * @param sql the pool
@@ -37,8 +49,14 @@ export class OrderBatcher {
       single: (job: OrderJob) => Promise<Placed>;
       onEvents: () => void;
       maxBatch?: number;
+      /** In a rush, the least time between the starts of batches (`GroupPacer`). */
+      groupIntervalMs?: number;
     },
-  ) {}
+  ) {
+    this.#pacer = new GroupPacer(
+      opts.groupIntervalMs ?? POSTGRES_GROUP_INTERVAL_MS,
+    );
+  }
 
   /** Queues an order; resolves after the COMMIT that recorded it. */
   place(job: Omit<OrderJob, "resolve" | "reject">): Promise<Placed> {
@@ -56,8 +74,9 @@ export class OrderBatcher {
     });
   }
 
-  /** Waits until every queued order is settled. */
-  async idle(): Promise<void> {
+  /** Waits until every queued order is settled; `stop` first ends pacing (shutdown). */
+  async idle({ stop = false } = {}): Promise<void> {
+    if (stop) this.#pacer.stop();
     while (this.#running) await this.#running;
   }
 
@@ -66,7 +85,9 @@ export class OrderBatcher {
     // needed (nested setTimeout(0) is clamped to 4 ms).
     await Promise.resolve();
     while (this.#queue.length > 0) {
+      await this.#pacer.wait();
       const batch = this.#take();
+      this.#pacer.started(batch.length);
       try {
         await this.#run(batch);
       } catch (e) {

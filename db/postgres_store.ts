@@ -51,7 +51,10 @@ export { claimKey, idempotent, storeOutcome } from "./postgres_idempotency.ts";
 export { EVENTS_CHANNEL } from "./postgres_listen.ts";
 
 /** Options of a PostgreSQL store. */
-export type PostgresOptions = PgPoolOptions;
+export type PostgresOptions = PgPoolOptions & {
+  /** In a rush, the least time between the starts of order batches (`GroupPacer`). */
+  groupIntervalMs?: number;
+};
 
 /** Postgres.js reconnects an ended pool on demand: a closed store refuses work itself. */
 const shuttingDown = () =>
@@ -73,7 +76,7 @@ export async function openPostgresStore(
   const sql = createPool(url, opts);
   try {
     await pgRead(() => migratePostgres(sql));
-    const store = new PostgresStore(sql);
+    const store = new PostgresStore(sql, opts);
     await store.fanout.start();
     return store;
   } catch (e) {
@@ -92,11 +95,18 @@ export class PostgresStore implements Store {
   #orders: OrderBatcher;
   #closed = false;
 
-  /** @param sql the pool (from `createPool`), owned and ended by this store */
-  constructor(readonly sql: Sql) {
+  /**
+   * @param sql the pool (from `createPool`), owned and ended by this store
+   * @param opts order batch pacing
+   */
+  constructor(
+    readonly sql: Sql,
+    opts: Pick<PostgresOptions, "groupIntervalMs"> = {},
+  ) {
     this.fanout = new PgEventFanout(sql);
     this.watermark = new EventWatermark(sql);
     this.#orders = new OrderBatcher(sql, {
+      groupIntervalMs: opts.groupIntervalMs,
       onEvents: () => this.fanout.committed(),
       single: (job) =>
         this.transaction((tx) =>
@@ -350,7 +360,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#orders.idle();
+    await this.#orders.idle({ stop: true });
     await this.fanout.stop();
     await this.sql.end({ timeout: 5 });
   }

@@ -1,12 +1,15 @@
 /**
  * Order groups are spaced in a rush and not otherwise: the pacer's rule, and
- * the libSQL store that follows it (orders placed one after another are not
- * held; a group after a busy one waits; a store closing with a group held
- * places it; concurrent orders under pacing are each there exactly once).
+ * both stores that follow it (orders placed one after another are not held;
+ * a group after a busy one waits; a store closing with a group held places it
+ * at once; concurrent orders under pacing are each there exactly once).
  */
 import assert from "node:assert/strict";
 import { GroupPacer } from "../db/group_pacer.ts";
-import { type LibsqlStore, openLibsqlStore } from "../db/libsql_store.ts";
+import { openLibsqlStore } from "../db/libsql_store.ts";
+import { openPostgresStore } from "../db/postgres_store.ts";
+import type { Store } from "../db/store.ts";
+import { postgresTestBackend } from "./_postgres.ts";
 
 Deno.test("the pacer holds only a group that follows a group of two or more", () => {
   const p = new GroupPacer(1000);
@@ -16,33 +19,95 @@ Deno.test("the pacer holds only a group that follows a group of two or more", ()
   p.started(2);
   const d = p.delay();
   assert.ok(d > 900 && d <= 1000, `${d} ms`);
-  assert.equal(new GroupPacer(0).delay(), 0);
+  p.stop();
+  assert.equal(p.delay(), 0, "stopped");
   const off = new GroupPacer(0);
   off.started(50);
   assert.equal(off.delay(), 0, "interval 0 turns pacing off");
 });
 
-async function withStore(
+Deno.test("a pacer's wait ends when it is stopped", async () => {
+  const p = new GroupPacer(60_000);
+  p.started(2);
+  const t0 = performance.now();
+  const waited = p.wait();
+  p.stop();
+  await waited;
+  assert.ok(performance.now() - t0 < 1000);
+});
+
+/** A store with the given interval, and a second one on the same database. */
+interface Opened {
+  store: Store;
+  reopen(): Promise<Store>;
+  done(): Promise<void>;
+}
+
+const pg = postgresTestBackend();
+const backends: {
+  name: string;
+  skip?: string;
+  open(groupIntervalMs: number): Promise<Opened>;
+}[] = [{
+  name: "libsql",
+  async open(groupIntervalMs) {
+    const dir = await Deno.makeTempDir({ prefix: "forkflow-pacer-" });
+    const url = `file:${dir}/p.db`;
+    const opened = [await openLibsqlStore(url, { groupIntervalMs })];
+    return {
+      store: opened[0]!,
+      async reopen() {
+        opened.push(await openLibsqlStore(url));
+        return opened.at(-1)!;
+      },
+      async done() {
+        for (const s of opened) await s.close();
+        await Deno.remove(dir, { recursive: true });
+      },
+    };
+  },
+}, {
+  name: "postgres",
+  skip: pg.skip,
+  async open(groupIntervalMs) {
+    const db = await pg.open();
+    const opened = [await openPostgresStore(db.url, { groupIntervalMs })];
+    return {
+      store: opened[0]!,
+      async reopen() {
+        opened.push(await openPostgresStore(db.url));
+        return opened.at(-1)!;
+      },
+      async done() {
+        for (const s of opened) await s.close();
+        await db.cleanup();
+      },
+    };
+  },
+}];
+
+function test(
+  name: string,
   groupIntervalMs: number,
-  fn: (s: LibsqlStore, reopen: () => Promise<LibsqlStore>) => Promise<void>,
+  fn: (o: Opened) => Promise<void>,
 ) {
-  const dir = await Deno.makeTempDir({ prefix: "forkflow-pacer-" });
-  const url = `file:${dir}/p.db`;
-  const s = await openLibsqlStore(url, { groupIntervalMs });
-  const opened: LibsqlStore[] = [s];
-  try {
-    await fn(s, async () => {
-      const again = await openLibsqlStore(url);
-      opened.push(again);
-      return again;
+  for (const b of backends) {
+    Deno.test({
+      name: `[${b.name}] ${name}`,
+      ignore: b.skip !== undefined,
+      async fn() {
+        const o = await b.open(groupIntervalMs);
+        try {
+          await fn(o);
+        } finally {
+          await o.done();
+        }
+      },
     });
-  } finally {
-    for (const o of opened) await o.close();
-    await Deno.remove(dir, { recursive: true });
   }
 }
 
-async function dish(s: LibsqlStore, stock: number | null = null) {
+async function dish(s: Store, stock: number | null = null) {
   const m = await s.createMenuItem({
     name: "Risotto",
     description: "",
@@ -54,40 +119,46 @@ async function dish(s: LibsqlStore, stock: number | null = null) {
   return m.id;
 }
 
-const order = (s: LibsqlStore, id: number, note: string) =>
+const order = (s: Store, id: number, note: string) =>
   s.placeOrder({ items: [{ menuItemId: id, quantity: 1 }], notes: note });
 
-Deno.test("orders placed one after another are not held", async () => {
-  await withStore(2000, async (s) => {
-    const id = await dish(s);
+test(
+  "orders placed one after another are not held",
+  2000,
+  async ({ store }) => {
+    const id = await dish(store);
     const t0 = performance.now();
-    for (let i = 0; i < 5; i++) await order(s, id, `seq ${i}`);
+    for (let i = 0; i < 5; i++) await order(store, id, `seq ${i}`);
     // Paced, the last four would each wait 2 s.
     assert.ok(performance.now() - t0 < 1500, "sequential orders were held");
-  });
-});
+  },
+);
 
-Deno.test("in a rush, the next group starts no sooner than the interval after the last", async () => {
-  await withStore(300, async (s) => {
-    const id = await dish(s);
+test(
+  "in a rush, the next group starts no sooner than the interval after the last",
+  300,
+  async ({ store }) => {
+    const id = await dish(store);
     const t0 = performance.now();
-    await Promise.all([order(s, id, "a"), order(s, id, "b")]);
-    await order(s, id, "c");
+    await Promise.all([order(store, id, "a"), order(store, id, "b")]);
+    await order(store, id, "c");
     const took = performance.now() - t0;
     assert.ok(
       took >= 290,
       `the group after a busy one started after ${took} ms`,
     );
-  });
-});
+  },
+);
 
-Deno.test("a store closing while a group is held places it before it stops", async () => {
-  await withStore(60_000, async (s, reopen) => {
-    const id = await dish(s);
-    await Promise.all([order(s, id, "first"), order(s, id, "second")]);
-    const held = order(s, id, "held");
+test(
+  "a store closing while a group is held places it at once",
+  60_000,
+  async ({ store, reopen }) => {
+    const id = await dish(store);
+    await Promise.all([order(store, id, "first"), order(store, id, "second")]);
+    const held = order(store, id, "held");
     const t0 = performance.now();
-    await s.close();
+    await store.close();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const placed = await Promise.race([
       held,
@@ -100,34 +171,34 @@ Deno.test("a store closing while a group is held places it before it stops", asy
     ]).finally(() => clearTimeout(timer));
     assert.ok(performance.now() - t0 < 5000, "close waited out the interval");
     const again = await reopen();
-    const found = await again.getOrder(placed.orderId);
-    assert.equal(found?.notes, "held");
-  });
-});
+    assert.equal((await again.getOrder(placed.orderId))?.notes, "held");
+  },
+);
 
-Deno.test("concurrent orders under pacing: every acknowledged order exactly once, stock exact", async () => {
-  await withStore(5, async (s) => {
-    const id = await dish(s, 1000);
+test(
+  "concurrent orders under pacing: every acknowledged order exactly once, stock exact",
+  5,
+  async ({ store }) => {
+    const id = await dish(store, 1000);
     const waves = 6, perWave = 150;
     const acked: number[] = [];
     for (let w = 0; w < waves; w++) {
       const placed = await Promise.all(
         Array.from(
           { length: perWave },
-          (_, i) => order(s, id, `w${w} #${i}`),
+          (_, i) => order(store, id, `w${w} #${i}`),
         ),
       );
       acked.push(...placed.map((p) => p.orderId));
     }
     assert.equal(new Set(acked).size, waves * perWave, "an id twice");
-    const all = await s.listOrders({ limit: 5000 });
+    const all = await store.listOrders({ limit: 5000 });
     assert.equal(all.length, waves * perWave);
     assert.deepEqual(
       new Set(all.map((o) => o.id)),
       new Set(acked),
       "stored orders are the acknowledged ones",
     );
-    const item = await s.getMenuItem(id);
-    assert.equal(item?.stock, 1000 - waves * perWave);
-  });
-});
+    assert.equal((await store.getMenuItem(id))?.stock, 1000 - waves * perWave);
+  },
+);
