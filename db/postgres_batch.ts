@@ -74,9 +74,9 @@ export class OrderBatcher {
     });
   }
 
-  /** Waits until every queued order is settled; `stop` first ends pacing (shutdown). */
-  async idle({ stop = false } = {}): Promise<void> {
-    if (stop) this.#pacer.stop();
+  /** Shutting down: a held batch starts at once, and this waits until every queued order is settled. */
+  async close(): Promise<void> {
+    this.#pacer.stop();
     while (this.#running) await this.#running;
   }
 

@@ -360,7 +360,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#orders.idle({ stop: true });
+    await this.#orders.close();
     await this.fanout.stop();
     await this.sql.end({ timeout: 5 });
   }
