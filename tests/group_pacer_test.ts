@@ -43,6 +43,26 @@ interface Opened {
   done(): Promise<void>;
 }
 
+/** Stores from `open`, the first with the interval; all closed before `cleanup`. */
+async function opened(
+  open: (opts: { groupIntervalMs?: number }) => Promise<Store>,
+  groupIntervalMs: number,
+  cleanup: () => Promise<void>,
+): Promise<Opened> {
+  const all = [await open({ groupIntervalMs })];
+  return {
+    store: all[0]!,
+    async reopen() {
+      all.push(await open({}));
+      return all.at(-1)!;
+    },
+    async done() {
+      for (const s of all) await s.close();
+      await cleanup();
+    },
+  };
+}
+
 const pg = postgresTestBackend();
 const backends: {
   name: string;
@@ -52,37 +72,22 @@ const backends: {
   name: "libsql",
   async open(groupIntervalMs) {
     const dir = await Deno.makeTempDir({ prefix: "forkflow-pacer-" });
-    const url = `file:${dir}/p.db`;
-    const opened = [await openLibsqlStore(url, { groupIntervalMs })];
-    return {
-      store: opened[0]!,
-      async reopen() {
-        opened.push(await openLibsqlStore(url));
-        return opened.at(-1)!;
-      },
-      async done() {
-        for (const s of opened) await s.close();
-        await Deno.remove(dir, { recursive: true });
-      },
-    };
+    return opened(
+      (opts) => openLibsqlStore(`file:${dir}/p.db`, opts),
+      groupIntervalMs,
+      () => Deno.remove(dir, { recursive: true }),
+    );
   },
 }, {
   name: "postgres",
   skip: pg.skip,
   async open(groupIntervalMs) {
     const db = await pg.open();
-    const opened = [await openPostgresStore(db.url, { groupIntervalMs })];
-    return {
-      store: opened[0]!,
-      async reopen() {
-        opened.push(await openPostgresStore(db.url));
-        return opened.at(-1)!;
-      },
-      async done() {
-        for (const s of opened) await s.close();
-        await db.cleanup();
-      },
-    };
+    return opened(
+      (opts) => openPostgresStore(db.url, opts),
+      groupIntervalMs,
+      () => db.cleanup(),
+    );
   },
 }];
 
