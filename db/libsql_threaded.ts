@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { IdSlots } from "../domain/churn_tables.ts";
 import { UnavailableError } from "../domain/errors.ts";
 import type { Placed } from "../domain/types.ts";
 import type { LeaseTimes } from "../domain/vending.ts";
@@ -29,12 +30,17 @@ import type { VendingStore } from "./vending_store.ts";
 
 type Target = "store" | "vending";
 
+/** `body` of an answer that came from the database thread as JSON text. */
+function parsedBody(this: Placed): unknown {
+  return JSON.parse(this.json!);
+}
+
 /** The HTTP thread's end of the database thread: numbered calls and their answers. */
 class DbThread {
   readonly listeners = new Set<() => void>();
   readonly #worker: Worker;
-  readonly #pending = new Map<
-    number,
+  // Not a Map: see `IdSlots` (one entry per call, thousands a second).
+  readonly #pending = new IdSlots<
     { resolve: (v: unknown) => void; reject: (e: unknown) => void }
   >();
   readonly #outbox: Outbox<ThreadMessage>;
@@ -77,9 +83,9 @@ class DbThread {
         try {
           this.#worker.postMessage([m]);
         } catch (e) {
-          const p = this.#pending.get(m.id);
-          this.#pending.delete(m.id);
-          p?.reject(new TypeError(`Cannot send to the database thread: ${e}`));
+          this.#pending.take(m.id)?.reject(
+            new TypeError(`Cannot send to the database thread: ${e}`),
+          );
         }
       }
     }
@@ -90,9 +96,8 @@ class DbThread {
       this.listeners.forEach((l) => l());
       return;
     }
-    const p = this.#pending.get(r.id);
+    const p = this.#pending.take(r.id);
     if (!p) return;
-    this.#pending.delete(r.id);
     if (r.ok) p.resolve(r.value);
     else p.reject(unpackError(r.error));
   }
@@ -137,8 +142,7 @@ class DbThread {
   stop(why: Error): void {
     this.#stopped ??= why;
     this.#worker.terminate();
-    for (const p of this.#pending.values()) p.reject(why);
-    this.#pending.clear();
+    for (const p of this.#pending.drain()) p.reject(why);
   }
 }
 
@@ -225,9 +229,12 @@ export async function openThreadedLibsql(
       const placed = await thread.call("store", "placeOrder", args, undefined, {
         asJson: true,
       }) as Placed;
-      // Parsed only if someone reads it; routes answer with `json`.
+      // Parsed only if someone reads it; routes answer with `json`. One
+      // getter for every answer: a closure per answer gave each its own
+      // hidden class, which kept the answer from dying young (see
+      // `domain/churn_tables.ts`).
       return Object.defineProperty(placed, "body", {
-        get: () => JSON.parse(placed.json!),
+        get: parsedBody,
         enumerable: true,
       });
     },

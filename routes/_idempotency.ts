@@ -2,6 +2,7 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Placed } from "../domain/types.ts";
+import { KeySlots } from "../domain/churn_tables.ts";
 import { InFlightError } from "../domain/errors.ts";
 import { type IdemKey, idemKeyFor } from "../domain/idempotency.ts";
 
@@ -11,7 +12,8 @@ import { type IdemKey, idemKeyFor } from "../domain/idempotency.ts";
  * is still running after the wait, the second gets a 409 with `Retry-After`.
  */
 export class InFlight {
-  #running = new Map<string, Promise<unknown>>();
+  // Not a Map: see `KeySlots` (one entry per order, thousands a second).
+  #running = new KeySlots<Promise<unknown>>();
 
   /** @param waitMs how long a duplicate waits for the original */
   constructor(readonly waitMs = 2000) {}
