@@ -16,7 +16,9 @@
  * young-generation pauses from 136 to 70–77 ms (the longest from 7–8 to
  * 4–5 ms).
  *
- * Neither table below ever abandons storage that still points at an entry.
+ * `IdSlots` never drops storage that still points at an entry. `KeySlots`
+ * leaves storage to V8, whose dropped dictionaries link to nothing: the
+ * entries one held can outlive their request, but no chain forms.
  *
  * @module
  */
@@ -97,7 +99,7 @@ export class IdSlots<V> {
 /**
  * Values under string keys, in a prototype-less object in dictionary mode:
  * V8 clears a deleted property's slot, and a rebuilt dictionary keeps no link
- * to the one it replaced.
+ * to the one that replaced it.
  */
 export class KeySlots<V> {
   #entries: Record<string, V> = Object.create(null);
