@@ -74,10 +74,7 @@ export class IdSlots<V> {
       return value;
     }
     const value = this.#overflow.get(id);
-    if (value !== undefined || this.#overflow.has(id)) {
-      this.#overflow.delete(id);
-      this.#size--;
-    }
+    if (this.#overflow.delete(id)) this.#size--;
     return value;
   }
 
