@@ -111,7 +111,9 @@ Deno.test("BufferedSink writes in batches: when full, on flush(), and on its tim
   const path = `${dir}/log.jsonl`;
   const file = await Deno.open(path, { write: true, create: true });
   try {
-    const sink = new BufferedSink(file, { maxLines: 3, flushMs: 20 });
+    // A timer far away while the batches are checked: under a loaded test
+    // run, a 20 ms one fired during a file read and flushed "a", "b" early.
+    const sink = new BufferedSink(file, { maxLines: 3, flushMs: 60_000 });
     sink.write("a");
     sink.write("b");
     assert.equal(await Deno.readTextFile(path), "");
@@ -120,8 +122,14 @@ Deno.test("BufferedSink writes in batches: when full, on flush(), and on its tim
     sink.write("d");
     sink.flush();
     assert.equal(await Deno.readTextFile(path), "a\nb\nc\nd\n");
-    sink.write("e");
-    await new Promise((r) => setTimeout(r, 60));
+    const timed = new BufferedSink(file, { maxLines: 3, flushMs: 20 });
+    timed.write("e");
+    const deadline = Date.now() + 2000;
+    while (
+      (await Deno.readTextFile(path)).length < 10 && Date.now() < deadline
+    ) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     assert.equal(await Deno.readTextFile(path), "a\nb\nc\nd\ne\n");
   } finally {
     file.close();
