@@ -58,6 +58,11 @@ export class Timeline {
     this.#t0 = t0;
   }
 
+  /** Start of the series, from `performance.now()`. */
+  get t0(): number {
+    return this.#t0;
+  }
+
   /** Records one completion with its latency. */
   add(ms: number, at = performance.now()): void {
     const i = Math.max(0, Math.floor((at - this.#t0) / 1000));

@@ -7,6 +7,8 @@ export interface TaskDatabase {
   url: string;
   /** `libsql (temp file)`, `postgres (throwaway cluster)`, … */
   label: string;
+  /** A folder on the database's filesystem, when this machine holds it. */
+  dir?: string;
   cleanup(): Promise<void>;
 }
 
@@ -17,6 +19,8 @@ export interface Target {
   server?: ChildServer;
   /** Human description for reports. */
   label: string;
+  /** A folder on the database's filesystem, when this machine holds it. */
+  dir?: string;
   close(): Promise<void>;
 }
 
@@ -33,6 +37,7 @@ async function throwawayPostgres(): Promise<TaskDatabase> {
   return {
     url,
     label: `postgres (throwaway cluster, database ${name})`,
+    dir: cluster.dir,
     async cleanup() {
       await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end();
@@ -60,6 +65,7 @@ export async function openDatabase(spec?: string): Promise<TaskDatabase> {
   return {
     url: `file:${dir}/forkflow.db`,
     label: "libsql (embedded file in a temp folder)",
+    dir,
     cleanup: () => Deno.remove(dir, { recursive: true }),
   };
 }
@@ -97,6 +103,7 @@ export async function openTarget(
     url: server.url,
     server,
     label: childLabel(server.url, db.label),
+    dir: db.dir,
     async close() {
       await server.stop();
       await db.cleanup();

@@ -1,7 +1,7 @@
 /** A finished workload: its audit against the database, its figures as Markdown, its chart. */
 import { auditOrders, auditPassed, auditStock, ordersAfter } from "./audit.ts";
 import { int, mdTable, ms } from "./report.ts";
-import { chart } from "./svg.ts";
+import { chart, type Series } from "./svg.ts";
 import { RAMP_FROM, RAMP_SHARE } from "./schedule.ts";
 import type { Workload } from "./workload.ts";
 
@@ -113,27 +113,37 @@ export function timelineChart(
   title: string,
   perSecond: { second: number; done: number; p99: number }[],
   markers: { index: number; label: string }[] = [],
+  diskMaxMs: (number | null)[] = [],
 ): string {
+  const series: Series[] = [
+    {
+      name: "orders/s",
+      values: perSecond.map((p) => p.done),
+      kind: "bar",
+      color: "#1971c2",
+    },
+    {
+      name: "p99 ms",
+      values: perSecond.map((p) => p.done ? p.p99 : null),
+      axis: "right",
+      color: "#d9480f",
+    },
+  ];
+  if (diskMaxMs.some((v) => v !== null)) {
+    series.push({
+      name: "slowest disk sync ms",
+      values: perSecond.map((_, i) => diskMaxMs[i] ?? null),
+      axis: "right",
+      color: "#2f9e44",
+    });
+  }
   return chart({
     title,
     xLabels: perSecond.map((p) => String(p.second)),
     xTitle: "second of the run",
     leftTitle: "acknowledged orders per second",
-    rightTitle: "p99 latency (ms)",
-    series: [
-      {
-        name: "orders/s",
-        values: perSecond.map((p) => p.done),
-        kind: "bar",
-        color: "#1971c2",
-      },
-      {
-        name: "p99 ms",
-        values: perSecond.map((p) => p.done ? p.p99 : null),
-        axis: "right",
-        color: "#d9480f",
-      },
-    ],
+    rightTitle: "latency (ms)",
+    series,
     markers,
   });
 }

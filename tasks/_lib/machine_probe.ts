@@ -1,0 +1,289 @@
+/**
+ * What the machine itself was doing during a run. On a shared VM a run's
+ * tail latency follows the host as much as the code: the CPU gets slower for
+ * minutes at a time, and `fdatasync` (which every durable commit waits for)
+ * has slow spells of tens of milliseconds. Two probes record both, so a
+ * report can tell a slow machine from a slow change:
+ *
+ * - `cpuReferenceMs()`: a fixed integer loop, timed (lower is faster);
+ * - `DiskProbe`: a 4 KiB write and `fdatasync` every few milliseconds on the
+ *   database's filesystem, on a thread of its own (`disk_probe_worker.ts`).
+ *
+ * @module
+ */
+import { mdTable } from "./report.ts";
+import { summarize } from "./stats.ts";
+
+/** A sync at least this slow is counted as a slow spell of the disk. */
+export const SLOW_SYNC_MS = 20;
+
+/**
+ * Milliseconds for a fixed loop of integer arithmetic: the fastest of
+ * `tries`, so one preemption does not count. About 55 ms on a quiet 2-core
+ * development VM; compare it between reports from the same machine.
+ */
+export function cpuReferenceMs(tries = 3, iterations = 100_000_000): number {
+  let best = Infinity;
+  let sink = 0;
+  for (let t = 0; t < tries; t++) {
+    const start = performance.now();
+    let x = t;
+    for (let i = 0; i < iterations; i++) x = (x + i * 7) | 0;
+    best = Math.min(best, performance.now() - start);
+    sink ^= x;
+  }
+  // Keeps the loop observable, so it cannot be optimised away.
+  if (sink === 0.5) console.log(sink);
+  return Math.round(best * 10) / 10;
+}
+
+/** The disk's syncs over a span of time. */
+export interface DiskSyncs {
+  /** The folder the probe's file was in. */
+  dir: string;
+  /** Interval between the starts of two syncs, in ms. */
+  every_ms: number;
+  /** Syncs that ended in the span. */
+  syncs: number;
+  p50_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  /** Syncs that took `SLOW_SYNC_MS` or longer. */
+  slow: number;
+}
+
+/** Recorded syncs: when each ended (ms since the epoch) and how long it took. */
+export class DiskSamples {
+  /**
+   * @param pairs (end time since the epoch in ms, duration in ms), in order
+   * @param everyMs interval the probe ran at
+   * @param dir where its file was
+   */
+  constructor(
+    readonly pairs: Float64Array,
+    readonly everyMs: number,
+    readonly dir: string,
+  ) {}
+
+  /** Number of recorded syncs. */
+  get length(): number {
+    return this.pairs.length / 2;
+  }
+
+  /** The syncs that ended in [`from`, `to`) (ms since the epoch). */
+  summary(from: number, to: number): DiskSyncs {
+    const ms: number[] = [];
+    for (let i = 0; i < this.pairs.length; i += 2) {
+      const end = this.pairs[i]!;
+      if (end >= from && end < to) ms.push(this.pairs[i + 1]!);
+    }
+    const s = summarize(ms);
+    return {
+      dir: this.dir,
+      every_ms: this.everyMs,
+      syncs: s.count,
+      p50_ms: s.p50,
+      p99_ms: s.p99,
+      max_ms: s.max,
+      slow: ms.filter((m) => m >= SLOW_SYNC_MS).length,
+    };
+  }
+
+  /**
+   * The slowest sync that ended in each second from `t0` (ms since the
+   * epoch), for `seconds` seconds; null for a second with none.
+   */
+  perSecondMax(t0: number, seconds: number): (number | null)[] {
+    const out: (number | null)[] = Array.from({ length: seconds }, () => null);
+    for (let i = 0; i < this.pairs.length; i += 2) {
+      const s = Math.floor((this.pairs[i]! - t0) / 1000);
+      if (s < 0 || s >= seconds) continue;
+      const ms = Math.round(this.pairs[i + 1]! * 100) / 100;
+      out[s] = Math.max(out[s] ?? 0, ms);
+    }
+    return out;
+  }
+}
+
+/** A running disk probe; `stop()` ends it and hands over its samples. */
+export class DiskProbe {
+  #worker: Worker;
+  #result: Promise<Float64Array>;
+
+  private constructor(
+    worker: Worker,
+    result: Promise<Float64Array>,
+    readonly dir: string,
+    readonly everyMs: number,
+  ) {
+    this.#worker = worker;
+    this.#result = result;
+  }
+
+  /**
+   * Starts syncing a file of its own in `dir` every `everyMs`; resolves once
+   * the first sync can start. Rejects (and leaves nothing behind) when the
+   * file cannot be written there.
+   */
+  static start(dir: string, everyMs = 20): Promise<DiskProbe> {
+    const worker = new Worker(
+      new URL("./disk_probe_worker.ts", import.meta.url),
+      { type: "module", name: "disk-probe" },
+    );
+    const path = `${dir}/.disk-probe-${Deno.pid}-${crypto.randomUUID()}`;
+    return new Promise<DiskProbe>((resolveStart, rejectStart) => {
+      let resolveResult!: (s: Float64Array) => void;
+      let rejectResult!: (e: Error) => void;
+      const result = new Promise<Float64Array>((res, rej) => {
+        resolveResult = res;
+        rejectResult = rej;
+      });
+      // Only reported through stop(); a probe that failed late is not fatal.
+      result.catch(() => {});
+      let started = false;
+      const fail = (why: string) => {
+        const err = new Error(`disk probe in ${dir}: ${why}`);
+        worker.terminate();
+        if (started) rejectResult(err);
+        else rejectStart(err);
+      };
+      worker.onmessage = (e: MessageEvent) => {
+        if (e.data.started) {
+          started = true;
+          resolveStart(new DiskProbe(worker, result, dir, everyMs));
+        } else if (e.data.samples) {
+          worker.terminate();
+          resolveResult(e.data.samples);
+        } else fail(e.data.error ?? "unexpected message");
+      };
+      worker.onerror = (e) => {
+        e.preventDefault();
+        fail(e.message);
+      };
+      worker.postMessage({ start: { path, everyMs } });
+    });
+  }
+
+  /** Ends the probe (its file is removed) and returns what it recorded. */
+  async stop(): Promise<DiskSamples> {
+    this.#worker.postMessage({ stop: true });
+    return new DiskSamples(await this.#result, this.everyMs, this.dir);
+  }
+}
+
+/** What `MachineProbes` found, for a report. */
+export interface MachineReport {
+  /** `cpuReferenceMs()` just before the run and just after it. */
+  cpu_reference_ms: { before: number; after: number };
+  /** The disk's syncs in the measured window; null when it was not probed. */
+  disk: DiskSyncs | null;
+  /** Why the disk was not probed. */
+  disk_skipped?: string;
+  /** Slowest sync in each second of the run (the seconds of its per-second series). */
+  disk_per_second_max: (number | null)[];
+}
+
+const epochMs = () => performance.timeOrigin + performance.now();
+
+/** Both probes around one run, the disk one summarised over its measured window. */
+export class MachineProbes {
+  #span = { from: NaN, to: NaN };
+
+  private constructor(
+    readonly cpuBefore: number,
+    readonly disk: DiskProbe | null,
+    readonly skipped?: string,
+  ) {}
+
+  /**
+   * Times the CPU loop, then starts syncing in `dir` (a folder on the
+   * database's filesystem; without one the disk is not probed).
+   */
+  static async start(dir: string | undefined): Promise<MachineProbes> {
+    const cpuBefore = cpuReferenceMs();
+    if (!dir) {
+      return new MachineProbes(
+        cpuBefore,
+        null,
+        "the database's folder is not known to this task (--url or --database-url was given)",
+      );
+    }
+    try {
+      return new MachineProbes(cpuBefore, await DiskProbe.start(dir));
+    } catch (e) {
+      return new MachineProbes(cpuBefore, null, (e as Error).message);
+    }
+  }
+
+  /** Measured-window hooks that note the window's bounds and pass them on to `inner`. */
+  window(inner?: { start(): void; stop(): void }) {
+    return {
+      start: () => {
+        this.#span.from = epochMs();
+        inner?.start();
+      },
+      stop: () => {
+        this.#span.to = epochMs();
+        inner?.stop();
+      },
+    };
+  }
+
+  /**
+   * Stops the disk probe and times the CPU loop again. `t0` (from
+   * `performance.now()`) and `seconds` are those of the run's per-second
+   * series.
+   */
+  async stop(t0: number, seconds: number): Promise<MachineReport> {
+    let samples: DiskSamples | null = null;
+    let skipped = this.skipped;
+    try {
+      samples = (await this.disk?.stop()) ?? null;
+    } catch (e) {
+      skipped = (e as Error).message;
+    }
+    const after = cpuReferenceMs();
+    const { from, to } = this.#span;
+    return {
+      cpu_reference_ms: { before: this.cpuBefore, after },
+      disk: samples?.summary(from, Number.isNaN(to) ? epochMs() : to) ?? null,
+      ...(skipped ? { disk_skipped: skipped } : {}),
+      disk_per_second_max: samples
+        ? samples.perSecondMax(performance.timeOrigin + t0, seconds)
+        : [],
+    };
+  }
+}
+
+/** The report section of `MachineReport`. */
+export function machineMarkdown(m: MachineReport): string {
+  const { before, after } = m.cpu_reference_ms;
+  const d = m.disk;
+  const disk = d
+    ? `${d.syncs} syncs (4 KiB write + \`fdatasync\` every ${d.every_ms} ms in \`${d.dir}\`, on a thread of its own): ` +
+      `p50 ${d.p50_ms} ms, p99 ${d.p99_ms} ms, max ${d.max_ms} ms; ${d.slow} took ${SLOW_SYNC_MS} ms or more`
+    : `not probed: ${m.disk_skipped ?? "no samples"}`;
+  return [
+    "## The machine during the run",
+    "",
+    "On a shared VM the tail latency follows the host as much as the code. A durable order is acknowledged only after its commit's sync returns, so a slow spell of the disk shows in order latency directly; the chart plots the slowest probe sync of each second next to the p99.",
+    "",
+    mdTable(["probe", "result"], [
+      [
+        "CPU: a fixed integer loop (fastest of 3; lower is faster, about 55 ms on a quiet development VM)",
+        `${before} ms before the run, ${after} ms after it`,
+      ],
+      ["disk, measured window", disk],
+    ]),
+    "",
+  ].join("\n");
+}
+
+/** The probes in a run's closing line, e.g. `, CPU loop 55/56 ms, disk syncs ≥ 20 ms: 0 (max 4.1 ms)`. */
+export function machineNote(m: MachineReport): string {
+  const { before, after } = m.cpu_reference_ms;
+  const disk = m.disk
+    ? `, disk syncs ≥ ${SLOW_SYNC_MS} ms: ${m.disk.slow} (max ${m.disk.max_ms} ms)`
+    : "";
+  return `, CPU loop ${before}/${after} ms${disk}`;
+}

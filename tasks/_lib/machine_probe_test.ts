@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import {
+  cpuReferenceMs,
+  DiskProbe,
+  DiskSamples,
+  machineMarkdown,
+  machineNote,
+  MachineProbes,
+  SLOW_SYNC_MS,
+} from "./machine_probe.ts";
+
+const pairs = (...p: [number, number][]) => Float64Array.from(p.flat());
+
+Deno.test("DiskSamples summarises the syncs that ended inside the window only", () => {
+  const s = new DiskSamples(
+    pairs(
+      [999, 500], // before the window
+      [1000, 1],
+      [1500, 2],
+      [1999, SLOW_SYNC_MS],
+      [2500, 3],
+      [3000, 700], // at the end: outside
+    ),
+    20,
+    "/some/dir",
+  );
+  assert.equal(s.length, 6);
+  assert.deepEqual(s.summary(1000, 3000), {
+    dir: "/some/dir",
+    every_ms: 20,
+    syncs: 4,
+    p50_ms: 2,
+    p99_ms: SLOW_SYNC_MS,
+    max_ms: SLOW_SYNC_MS,
+    slow: 1,
+  });
+  assert.equal(s.summary(5000, 6000).syncs, 0);
+  assert.equal(s.summary(5000, 6000).max_ms, 0);
+});
+
+Deno.test("DiskSamples gives the slowest sync of each second, null where none ended", () => {
+  const s = new DiskSamples(
+    pairs(
+      [900, 50], // before t0
+      [1000, 1],
+      [1400, 7],
+      [1999.9, 2], // still second 0
+      [2100, 1.234],
+      [3500, 4],
+      [5000, 60], // after the last second
+    ),
+    20,
+    "/d",
+  );
+  assert.deepEqual(s.perSecondMax(1000, 4), [7, 1.23, 4, null]);
+});
+
+Deno.test("DiskProbe syncs a file of its own on a thread and removes it on stop", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "disk-probe-test-" });
+  try {
+    const from = performance.timeOrigin + performance.now();
+    const probe = await DiskProbe.start(dir, 5);
+    assert.equal([...Deno.readDirSync(dir)].length, 1);
+    await new Promise((r) => setTimeout(r, 200));
+    const samples = await probe.stop();
+    const to = performance.timeOrigin + performance.now();
+    assert.ok(samples.length >= 3, `only ${samples.length} syncs in 200 ms`);
+    let last = from;
+    for (let i = 0; i < samples.pairs.length; i += 2) {
+      const [end, ms] = [samples.pairs[i]!, samples.pairs[i + 1]!];
+      assert.ok(end >= last && end <= to, "end times in order, inside the run");
+      assert.ok(ms >= 0 && ms <= end - from, "a duration the run can hold");
+      last = end;
+    }
+    assert.equal(samples.summary(from, to).syncs, samples.length);
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "the probe file is gone");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("DiskProbe refuses a folder it cannot write, saying which", async () => {
+  await assert.rejects(
+    DiskProbe.start("/nonexistent/forkflow-probe"),
+    /disk probe in \/nonexistent\/forkflow-probe: .*No such file/i,
+  );
+});
+
+Deno.test("cpuReferenceMs times a loop", () => {
+  const ms = cpuReferenceMs(2, 1_000_000);
+  assert.ok(Number.isFinite(ms) && ms > 0 && ms < 5_000, `${ms}`);
+});
+
+Deno.test("MachineProbes without a folder skips the disk and says why", async () => {
+  const probes = await MachineProbes.start(undefined);
+  const calls: string[] = [];
+  const w = probes.window({
+    start: () => calls.push("start"),
+    stop: () => calls.push("stop"),
+  });
+  w.start();
+  w.stop();
+  assert.deepEqual(calls, ["start", "stop"]);
+  const m = await probes.stop(performance.now(), 3);
+  assert.equal(m.disk, null);
+  assert.match(m.disk_skipped!, /not known/);
+  assert.deepEqual(m.disk_per_second_max, []);
+  assert.match(machineMarkdown(m), /not probed: the database's folder/);
+  assert.doesNotMatch(machineNote(m), /disk/);
+});
+
+Deno.test("MachineProbes summarises the disk over the measured window", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "machine-probes-test-" });
+  try {
+    const t0 = performance.now();
+    const probes = await MachineProbes.start(dir);
+    const w = probes.window();
+    await new Promise((r) => setTimeout(r, 100));
+    w.start();
+    await new Promise((r) => setTimeout(r, 300));
+    w.stop();
+    await new Promise((r) => setTimeout(r, 100));
+    const m = await probes.stop(t0, 2);
+    assert.ok(m.disk, m.disk_skipped ?? "no disk figures");
+    // 300 ms at one sync per 20 ms, give or take a slow sync or two.
+    assert.ok(m.disk.syncs >= 3 && m.disk.syncs <= 16, `${m.disk.syncs}`);
+    assert.equal(m.disk_per_second_max.length, 2);
+    assert.ok(m.disk_per_second_max[0]! >= m.disk.max_ms);
+    assert.match(machineMarkdown(m), /syncs \(4 KiB write/);
+    assert.match(machineNote(m), /disk syncs ≥ 20 ms: \d+ \(max [\d.]+ ms\)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
