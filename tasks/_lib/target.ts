@@ -1,4 +1,5 @@
 /** Where a task sends its load: a given URL, or a server it starts on a throwaway database. */
+import { dirname, resolve } from "node:path";
 import { type Flags, runId, stringFlag } from "./cli.ts";
 import { childLabel, type ChildServer, startServer } from "./server.ts";
 
@@ -58,6 +59,7 @@ export async function openDatabase(spec?: string): Promise<TaskDatabase> {
     return {
       url: spec,
       label: `${label} (${redact(spec)})`,
+      dir: localFolderOf(spec),
       async cleanup() {},
     };
   }
@@ -68,6 +70,17 @@ export async function openDatabase(spec?: string): Promise<TaskDatabase> {
     dir,
     cleanup: () => Deno.remove(dir, { recursive: true }),
   };
+}
+
+/** The folder of a local `file:` database; undefined for any other URL. */
+export function localFolderOf(url: string): string | undefined {
+  const m = /^file:(?:\/\/)?([^?#]+)/.exec(url);
+  if (!m) return undefined;
+  try {
+    return dirname(resolve(decodeURIComponent(m[1]!)));
+  } catch {
+    return undefined; // a malformed %-escape: the server will say so
+  }
 }
 
 /** Hides a password in a database URL. */
