@@ -61,10 +61,12 @@ Deno.test("DiskProbe syncs a file of its own on a thread and removes it on stop"
     const from = performance.timeOrigin + performance.now();
     const probe = await DiskProbe.start(dir, 5);
     assert.equal([...Deno.readDirSync(dir)].length, 1);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 300));
     const samples = await probe.stop();
     const to = performance.timeOrigin + performance.now();
-    assert.ok(samples.length >= 3, `only ${samples.length} syncs in 200 ms`);
+    // One sync can take hundreds of ms on a busy disk: ask for one at least.
+    assert.ok(samples.length >= 1, "no sync in 300 ms");
+    assert.ok(samples.length <= Math.ceil((to - from) / 5) + 1);
     let last = from;
     for (let i = 0; i < samples.pairs.length; i += 2) {
       const [end, ms] = [samples.pairs[i]!, samples.pairs[i + 1]!];
@@ -116,16 +118,20 @@ Deno.test("MachineProbes summarises the disk over the measured window", async ()
     const probes = await MachineProbes.start(dir);
     const w = probes.window();
     await new Promise((r) => setTimeout(r, 100));
+    const from = performance.now();
     w.start();
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 500));
     w.stop();
+    const to = performance.now();
     await new Promise((r) => setTimeout(r, 100));
-    const m = await probes.stop(t0, 2);
+    const m = await probes.stop(t0, 4);
     assert.ok(m.disk, m.disk_skipped ?? "no disk figures");
-    // 300 ms at one sync per 20 ms, give or take a slow sync or two.
-    assert.ok(m.disk.syncs >= 3 && m.disk.syncs <= 16, `${m.disk.syncs}`);
-    assert.equal(m.disk_per_second_max.length, 2);
-    assert.ok(m.disk_per_second_max[0]! >= m.disk.max_ms);
+    // One sync per 20 ms at most; a busy disk can make them far fewer.
+    const most = Math.ceil((to - from) / 20) + 1;
+    assert.ok(m.disk.syncs >= 1 && m.disk.syncs <= most, `${m.disk.syncs}`);
+    assert.equal(m.disk_per_second_max.length, 4);
+    const perSecond = m.disk_per_second_max.map((v) => v ?? 0);
+    assert.ok(Math.max(...perSecond) >= m.disk.max_ms);
     assert.match(machineMarkdown(m), /syncs \(4 KiB write/);
     assert.match(machineNote(m), /disk syncs ≥ 20 ms: \d+ \(max [\d.]+ ms\)/);
   } finally {
