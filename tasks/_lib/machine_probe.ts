@@ -132,28 +132,23 @@ export class DiskProbe {
     );
     const path = `${dir}/.disk-probe-${Deno.pid}-${crypto.randomUUID()}`;
     return new Promise<DiskProbe>((resolveStart, rejectStart) => {
-      let resolveResult!: (s: Float64Array) => void;
-      let rejectResult!: (e: Error) => void;
-      const result = new Promise<Float64Array>((res, rej) => {
-        resolveResult = res;
-        rejectResult = rej;
-      });
+      const result = Promise.withResolvers<Float64Array>();
       // Only reported through stop(); a probe that failed late is not fatal.
-      result.catch(() => {});
+      result.promise.catch(() => {});
       let started = false;
       const fail = (why: string) => {
         const err = new Error(`disk probe in ${dir}: ${why}`);
         worker.terminate();
-        if (started) rejectResult(err);
+        if (started) result.reject(err);
         else rejectStart(err);
       };
       worker.onmessage = (e: MessageEvent) => {
         if (e.data.started) {
           started = true;
-          resolveStart(new DiskProbe(worker, result, dir, everyMs));
+          resolveStart(new DiskProbe(worker, result.promise, dir, everyMs));
         } else if (e.data.samples) {
           worker.terminate();
-          resolveResult(e.data.samples);
+          result.resolve(e.data.samples);
         } else fail(e.data.error ?? "unexpected message");
       };
       worker.onerror = (e) => {
@@ -205,7 +200,7 @@ export class MachineProbes {
       return new MachineProbes(
         cpuBefore,
         null,
-        "the database's folder is not known to this task (--url or --database-url was given)",
+        "the database's folder is not known to this task (--url, or a --database-url that is not a local file, was given)",
       );
     }
     try {
