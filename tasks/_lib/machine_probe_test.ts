@@ -6,7 +6,9 @@ import {
   machineMarkdown,
   machineNote,
   MachineProbes,
+  type MachineReport,
   SLOW_SYNC_MS,
+  TARGET_P99_MS,
 } from "./machine_probe.ts";
 
 const pairs = (...p: [number, number][]) => Float64Array.from(p.flat());
@@ -33,9 +35,60 @@ Deno.test("DiskSamples summarises the syncs that ended inside the window only", 
     p99_ms: SLOW_SYNC_MS,
     max_ms: SLOW_SYNC_MS,
     slow: 1,
+    beyond_target_ms: 0,
+    beyond_target_share: 0,
   });
   assert.equal(s.summary(5000, 6000).syncs, 0);
   assert.equal(s.summary(5000, 6000).max_ms, 0);
+});
+
+Deno.test("DiskSamples sums each sync's time beyond the target, as time and as a share of the window", () => {
+  const s = new DiskSamples(
+    pairs(
+      [1000, TARGET_P99_MS - 1], // under: nothing
+      [1200, TARGET_P99_MS], // at: nothing
+      [3000, TARGET_P99_MS + 30.5],
+      [7000, TARGET_P99_MS + 80],
+      [11000, 900], // after the window
+    ),
+    20,
+    "/d",
+  );
+  const w = s.summary(1000, 11000);
+  assert.equal(w.beyond_target_ms, 110.5);
+  assert.equal(w.beyond_target_share, 0.01105);
+  // An empty window has nothing beyond and no share.
+  assert.equal(s.summary(20000, 20000).beyond_target_share, 0);
+});
+
+Deno.test("The report says when the disk alone put the p99 target out of reach", () => {
+  const report = (beyond: number): MachineReport => ({
+    cpu_reference_ms: { before: 51, after: 52 },
+    disk: {
+      dir: "/d",
+      every_ms: 20,
+      syncs: 500,
+      p50_ms: 0.4,
+      p99_ms: 30,
+      max_ms: 180,
+      slow: 3,
+      beyond_target_ms: beyond,
+      beyond_target_share: beyond / 10_000,
+    },
+    disk_per_second_max: [],
+  });
+  assert.match(
+    machineMarkdown(report(130)),
+    /130 ms, 1\.30 % of the window: over 1 %, so no durable store/,
+  );
+  assert.match(
+    machineMarkdown(report(90)),
+    /90 ms, 0\.90 % of the window: under 1 %/,
+  );
+  assert.match(
+    machineNote(report(130)),
+    /max 180 ms; beyond 50 ms for 1\.30 % of the window\)/,
+  );
 });
 
 Deno.test("DiskSamples gives the slowest sync of each second, null where none ended", () => {
@@ -133,7 +186,14 @@ Deno.test("MachineProbes summarises the disk over the measured window", async ()
     const perSecond = m.disk_per_second_max.map((v) => v ?? 0);
     assert.ok(Math.max(...perSecond) >= m.disk.max_ms);
     assert.match(machineMarkdown(m), /syncs \(4 KiB write/);
-    assert.match(machineNote(m), /disk syncs ≥ 20 ms: \d+ \(max [\d.]+ ms\)/);
+    assert.match(
+      machineNote(m),
+      /disk syncs ≥ 20 ms: \d+ \(max [\d.]+ ms; beyond 50 ms for [\d.]+ % of the window\)/,
+    );
+    assert.match(
+      machineMarkdown(m),
+      /time in which no write could be durable within 50 ms/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
