@@ -6,10 +6,11 @@
  * It runs on its own thread so that neither the load client's busy event
  * loop delays the samples nor a slow sync stalls the load client.
  *
- * Messages in: `{ start: { path, everyMs } }`, then `{ stop: true }`.
+ * Messages in: `{ start: { path, everyMs, live } }`, then `{ stop: true }`.
  * Messages out: `{ started: true }` once the file is ready (or
- * `{ error: string }`), and after stop `{ samples: Float64Array }` as
- * (end time since the epoch in ms, duration in ms) pairs.
+ * `{ error: string }`); with `live`, `{ sync: [end, ms] }` after each sync;
+ * and after stop `{ samples: Float64Array }` as (end time since the epoch in
+ * ms, duration in ms) pairs.
  *
  * @module
  */
@@ -24,6 +25,7 @@ let wake: (() => void) | undefined;
 async function probe(
   path: string,
   everyMs: number,
+  live: boolean,
 ): Promise<Float64Array<ArrayBuffer>> {
   const file = Deno.openSync(path, {
     read: true,
@@ -46,6 +48,9 @@ async function probe(
       file.syncDataSync();
       const end = performance.now();
       out.push(performance.timeOrigin + end, end - t);
+      if (live) {
+        self.postMessage({ sync: [performance.timeOrigin + end, end - t] });
+      }
       await new Promise<void>((r) => {
         wake = r;
         setTimeout(r, Math.max(0, everyMs - (performance.now() - t)));
@@ -64,8 +69,12 @@ self.onmessage = (e: MessageEvent) => {
     wake?.();
     return;
   }
-  const { path, everyMs } = e.data.start as { path: string; everyMs: number };
-  probe(path, everyMs).then(
+  const { path, everyMs, live } = e.data.start as {
+    path: string;
+    everyMs: number;
+    live?: boolean;
+  };
+  probe(path, everyMs, live === true).then(
     (samples) => self.postMessage({ samples }, [samples.buffer]),
     (err) => self.postMessage({ error: String(err?.message ?? err) }),
   );

@@ -147,9 +147,14 @@ export class DiskProbe {
   /**
    * Starts syncing a file of its own in `dir` every `everyMs`; resolves once
    * the first sync can start. Rejects (and leaves nothing behind) when the
-   * file cannot be written there.
+   * file cannot be written there. `onSync`, if given, hears of each sync as
+   * it ends (end time since the epoch and duration, in ms).
    */
-  static start(dir: string, everyMs = 20): Promise<DiskProbe> {
+  static start(
+    dir: string,
+    everyMs = 20,
+    onSync?: (endMs: number, ms: number) => void,
+  ): Promise<DiskProbe> {
     const worker = new Worker(
       new URL("./disk_probe_worker.ts", import.meta.url),
       { type: "module", name: "disk-probe" },
@@ -167,7 +172,9 @@ export class DiskProbe {
         else rejectStart(err);
       };
       worker.onmessage = (e: MessageEvent) => {
-        if (e.data.started) {
+        if (e.data.sync) {
+          onSync?.(e.data.sync[0], e.data.sync[1]);
+        } else if (e.data.started) {
           started = true;
           resolveStart(new DiskProbe(worker, result.promise, dir, everyMs));
         } else if (e.data.samples) {
@@ -179,7 +186,7 @@ export class DiskProbe {
         e.preventDefault();
         fail(e.message);
       };
-      worker.postMessage({ start: { path, everyMs } });
+      worker.postMessage({ start: { path, everyMs, live: !!onSync } });
     });
   }
 

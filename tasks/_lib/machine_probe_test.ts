@@ -134,6 +134,25 @@ Deno.test("DiskProbe syncs a file of its own on a thread and removes it on stop"
   }
 });
 
+Deno.test("DiskProbe tells a listener of each sync as it ends, the same syncs it hands over", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "disk-probe-live-" });
+  try {
+    const heard: number[] = [];
+    const probe = await DiskProbe.start(
+      dir,
+      5,
+      (end, ms) => heard.push(end, ms),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const samples = await probe.stop();
+    assert.ok(heard.length >= 2, "heard of one sync at least");
+    // The worker's messages arrive in order: every sync is heard before stop() ends.
+    assert.deepEqual(heard, [...samples.pairs]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("DiskProbe refuses a folder it cannot write, saying which", async () => {
   await assert.rejects(
     DiskProbe.start("/nonexistent/forkflow-probe"),
