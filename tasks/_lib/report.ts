@@ -110,7 +110,13 @@ export function machine() {
 /** The report header: title, verdict, command, machine. */
 export function header(
   title: string,
-  info: { passed: boolean; command: string; target: string },
+  info: {
+    passed: boolean;
+    command: string;
+    target: string;
+    /** Nothing but the task ran (no load generator, no server). */
+    alone?: boolean;
+  },
 ): string {
   const m = machine();
   return [
@@ -123,7 +129,9 @@ export function header(
     `- Target: ${info.target}`,
     `- Machine: ${m.os}, ${m.cpus} CPUs, ${m.memory_gib} GiB RAM, Deno ${m.deno}, load average ${
       m.loadavg.join(" / ")
-    } at the end (the load generator runs on the same machine)`,
+    } at the end${
+      info.alone ? "" : " (the load generator runs on the same machine)"
+    }`,
     "",
   ].join("\n");
 }
