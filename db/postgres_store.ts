@@ -215,7 +215,7 @@ export class PostgresStore implements Store {
       input,
       idempotency: opts.idempotency ?? null,
       status: opts.status ?? 200,
-      render: (order) => renderOrder(order, opts.view),
+      render: (order, native) => renderOrder(order, opts.view, native),
     });
   }
 

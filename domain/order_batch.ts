@@ -8,14 +8,15 @@
 import type { IdemKey } from "./idempotency.ts";
 import { menuLookup, priceOrder } from "./pricing.ts";
 import type { MenuItem, NewOrder, Order, Placed } from "./types.ts";
-import { menuItemJson } from "./wire.ts";
+import { menuItemJson, type OrderJson } from "./wire.ts";
 
 /** One order waiting for a batch. */
 export interface OrderJob {
   input: NewOrder;
   idempotency: IdemKey | null;
   status: number;
-  render: (order: Order) => unknown;
+  /** The response body; `native` is the order's own JSON, when the caller has it. */
+  render: (order: Order, native?: OrderJson) => unknown;
   resolve: (placed: Placed) => void;
   reject: (e: unknown) => void;
 }

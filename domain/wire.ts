@@ -61,8 +61,11 @@ export function orderJson(o: Order) {
   };
 }
 
+/** An order as clients see it (`orderJson`). */
+export type OrderJson = ReturnType<typeof orderJson>;
+
 /** An order in the Bistro92 shape, from its native JSON (an API answer or an event payload). */
-export function bistroOrder(o: ReturnType<typeof orderJson>) {
+export function bistroOrder(o: OrderJson) {
   return {
     id: o.id,
     table: o.table ?? "",
@@ -74,9 +77,18 @@ export function bistroOrder(o: ReturnType<typeof orderJson>) {
 /** How a new order is answered: ForkFlow's own JSON or the Bistro92 shape. */
 export type OrderView = "native" | "bistro";
 
-/** Renders `o` in `view` (a name, so it can travel to the database thread). */
-export function renderOrder(o: Order, view: OrderView = "native"): unknown {
-  return view === "bistro" ? bistroOrder(orderJson(o)) : orderJson(o);
+/**
+ * Renders `o` in `view` (a name, so it can travel to the database thread).
+ * `native` is `orderJson(o)` when the caller has it already; the native view
+ * answers with that very object, so a caller can tell by identity that the
+ * body is the order's own JSON.
+ */
+export function renderOrder(
+  o: Order,
+  view: OrderView = "native",
+  native: OrderJson = orderJson(o),
+): unknown {
+  return view === "bistro" ? bistroOrder(native) : native;
 }
 
 /** The inventory item as clients see it. */

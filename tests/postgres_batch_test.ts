@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { ConflictError } from "../domain/errors.ts";
 import { openPostgresStore, type PostgresStore } from "../db/postgres_store.ts";
+import { orderJson } from "../domain/wire.ts";
 import { postgresTestBackend } from "./_postgres.ts";
 import type { TestDb } from "./_helpers.ts";
 
@@ -282,5 +283,63 @@ pgTest(
     }, { idempotency: k });
     assert.equal(again.replayed, true);
     assert.equal(again.orderId, placed.orderId);
+  },
+);
+
+pgTest(
+  "an order.created event carries the order's own JSON, sent with it or taken from its outcome",
+  async (_db, store) => {
+    const item = await addItem(store, "Soup", null);
+    const order = (notes: string) => ({
+      items: [{ menuItemId: item.id, quantity: 2 }],
+      notes,
+    });
+    const bistroKey = key(crypto.randomUUID());
+    // Queued together, so they share a batch: keyed native orders (their
+    // event takes the outcome's JSON), a Bistro92 answer (its event cannot),
+    // and an order without a key (no outcome row to take it from).
+    const placed = await Promise.all([
+      store.placeOrder(order("keyed"), {
+        idempotency: key(crypto.randomUUID()),
+      }),
+      store.placeOrder(order("bistro"), {
+        idempotency: bistroKey,
+        view: "bistro",
+      }),
+      store.placeOrder(order("no key")),
+      store.placeOrder(order("keyed 2"), {
+        idempotency: key(crypto.randomUUID()),
+      }),
+    ]);
+    const created = (await store.listEvents(0, 100))
+      .filter((e) => e.type === "order.created");
+    assert.equal(created.length, 4);
+    for (const p of placed) {
+      const event = created.find((e) =>
+        (e.data as { id: number }).id === p.orderId
+      );
+      const stored = await store.getOrder(p.orderId);
+      assert.deepEqual(event?.data, orderJson(stored!), `order ${p.orderId}`);
+    }
+    assert.deepEqual(
+      placed[0]!.body,
+      orderJson((await store.getOrder(placed[0]!.orderId))!),
+    );
+    // The Bistro92 answer keeps its own shape, stored and replayed.
+    const bistro = {
+      id: placed[1]!.orderId,
+      table: "",
+      items: [{ name: "Soup", quantity: 2 }],
+    };
+    assert.deepEqual(
+      { ...(placed[1]!.body as object), created_at: undefined },
+      { ...bistro, created_at: undefined },
+    );
+    const again = await store.placeOrder(order("bistro"), {
+      idempotency: bistroKey,
+      view: "bistro",
+    });
+    assert.equal(again.replayed, true);
+    assert.deepEqual(again.body, placed[1]!.body);
   },
 );
