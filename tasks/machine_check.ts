@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { durationFlag, fail, type Flags, numberFlag } from "./_lib/cli.ts";
 import { analyse, checkMarkdown, TimerProbe } from "./_lib/machine_check.ts";
 import {
+  cacheReferenceNs,
   cpuReferenceMs,
   DiskProbe,
   SLOW_SYNC_MS,
@@ -69,6 +70,7 @@ async function main(args: string[]) {
   const dir = given ?? await Deno.makeTempDir({ prefix: "forkflow-check-" });
   try {
     const before = cpuReferenceMs();
+    const cacheBefore = cacheReferenceNs();
     let syncs = 0, slow = 0, atTarget = 0, max = 0;
     const probe = await DiskProbe.start(dir, everyMs, (_end, ms) => {
       syncs++;
@@ -96,6 +98,7 @@ async function main(args: string[]) {
       to,
       windowMs,
       cpu: { before, after: cpuReferenceMs() },
+      cache: { before: cacheBefore, after: cacheReferenceNs() },
     });
     const command = commandLine("machine-check", args);
     const svg = chart({
@@ -136,7 +139,8 @@ async function main(args: string[]) {
           (d.beyond_target_share * 100).toFixed(2)
         } % of the run; target out of reach in ${check.windows_out_of_reach} of ${check.windows.length} windows; ` +
         `${check.stalls_with_timer_on_time} of ${check.stalls_total} stalls ≥ ${TARGET_P99_MS} ms with the CPU running; ` +
-        `CPU loop ${check.cpu_reference_ms.before}/${check.cpu_reference_ms.after} ms`,
+        `CPU loop ${check.cpu_reference_ms.before}/${check.cpu_reference_ms.after} ms, ` +
+        `cache ${check.cache_reference_ns.before}/${check.cache_reference_ns.after} ns`,
     );
     return check.passed ? 0 : 3;
   } finally {

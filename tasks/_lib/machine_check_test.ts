@@ -76,6 +76,7 @@ Deno.test("analyse puts the probes together and passes only when every window wa
     to: T0 + 4000,
     windowMs: 2000,
     cpu: { before: 51, after: 53 },
+    cache: { before: 30, after: 41.5 },
   });
   assert.equal(c.disk.syncs, 4);
   assert.equal(c.disk.at_least_target, 1);
@@ -108,6 +109,7 @@ Deno.test("analyse puts the probes together and passes only when every window wa
   );
   assert.match(md, /\| 03:00:02\.500 \| 140 \| 2 \|/);
   assert.match(md, /!\[[^\]]*\]\(chart\.svg\)/);
+  assert.match(md, /30 ns before, 41\.5 ns after/);
 
   const calm = analyse({
     samples: new DiskSamples(pairs([500, 0.5]), 20, "/d"),
@@ -116,6 +118,7 @@ Deno.test("analyse puts the probes together and passes only when every window wa
     to: T0 + 1000,
     windowMs: 10_000,
     cpu: { before: 51, after: 51 },
+    cache: { before: 30, after: 30 },
   });
   assert.equal(calm.passed, true);
   assert.match(checkMarkdown(calm), /No sync took 50 ms or more/);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  cacheReferenceNs,
   cpuReferenceMs,
   DiskProbe,
   DiskSamples,
@@ -64,6 +65,7 @@ Deno.test("DiskSamples sums each sync's time beyond the target, as time and as a
 Deno.test("The report says when the disk alone put the p99 target out of reach", () => {
   const report = (beyond: number): MachineReport => ({
     cpu_reference_ms: { before: 51, after: 52 },
+    cache_reference_ns: { before: 30.5, after: 61 },
     disk: {
       dir: "/d",
       every_ms: 20,
@@ -158,6 +160,13 @@ Deno.test("DiskProbe refuses a folder it cannot write, saying which", async () =
     DiskProbe.start("/nonexistent/forkflow-probe"),
     /disk probe in \/nonexistent\/forkflow-probe: .*No such file/i,
   );
+});
+
+Deno.test("cacheReferenceNs times a pointer chase: a bigger working set is no faster", () => {
+  const small = cacheReferenceNs(0.0625, 3, 200_000); // 64 KiB: L1/L2
+  const big = cacheReferenceNs(64, 3, 200_000); // 64 MiB: past the L3
+  assert.ok(small > 0 && Number.isFinite(small));
+  assert.ok(big > small, `64 MiB ${big} ns against 64 KiB ${small} ns`);
 });
 
 Deno.test("cpuReferenceMs times a loop", () => {
