@@ -18,6 +18,7 @@ import {
   cacheReferenceNs,
   cpuReferenceMs,
   DiskProbe,
+  percent,
   SLOW_SYNC_MS,
   TARGET_P99_MS,
 } from "./_lib/machine_probe.ts";
@@ -136,8 +137,8 @@ async function main(args: string[]) {
         check.passed ? "PASS" : "FAIL"
       }: ${d.syncs} syncs, p99 ${d.p99_ms} ms, max ${d.max_ms} ms; ` +
         `no write could be durable within ${TARGET_P99_MS} ms for ${
-          (d.beyond_target_share * 100).toFixed(2)
-        } % of the run; target out of reach in ${check.windows_out_of_reach} of ${check.windows.length} windows; ` +
+          percent(d.beyond_target_share)
+        } of the run; target out of reach in ${check.windows_out_of_reach} of ${check.windows.length} windows; ` +
         (check.stalls_total === 0
           ? `no sync of ${TARGET_P99_MS} ms or more; `
           : `${check.stalls_with_timer_on_time} of ${check.stalls_total} syncs ≥ ${TARGET_P99_MS} ms with the CPU running; `) +

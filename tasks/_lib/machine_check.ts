@@ -13,6 +13,7 @@
 import {
   DiskSamples,
   type DiskSyncs,
+  percent,
   SLOW_SYNC_MS,
   TARGET_P99_MS,
 } from "./machine_probe.ts";
@@ -221,8 +222,6 @@ export function analyse(
   };
 }
 
-const pct = (share: number) => `${(share * 100).toFixed(2)} %`;
-
 /** The report's body (after the header). */
 export function checkMarkdown(c: MachineCheck, svgFile?: string): string {
   const d = c.disk;
@@ -244,7 +243,9 @@ export function checkMarkdown(c: MachineCheck, svgFile?: string): string {
       [`syncs of ${TARGET_P99_MS} ms or more`, d.at_least_target],
       [
         `time in which no write could be durable within ${TARGET_P99_MS} ms`,
-        `${d.beyond_target_ms} ms, ${pct(d.beyond_target_share)} of the run`,
+        `${d.beyond_target_ms} ms, ${
+          percent(d.beyond_target_share)
+        } of the run`,
       ],
       [
         `windows of ${windowS} s (a \`load\` run measures 10 s) where that time was over 1 %`,

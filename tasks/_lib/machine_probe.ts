@@ -273,8 +273,8 @@ export class MachineProbes {
   ) {}
 
   /**
-   * Times the CPU loop and the cache chase, then starts syncing in `dir` (a folder on the
-   * database's filesystem; without one the disk is not probed).
+   * Times the CPU loop and the cache chase, then starts syncing in `dir` (a
+   * folder on the database's filesystem; without one the disk is not probed).
    */
   static async start(dir: string | undefined): Promise<MachineProbes> {
     const cpuBefore = cpuReferenceMs();
@@ -379,8 +379,8 @@ export function machineMarkdown(m: MachineReport): string {
   ].join("\n");
 }
 
-/** A share (0–1) as a percentage with two decimals. */
-function percent(share: number): string {
+/** A share (0–1) as a percentage with two decimals, e.g. `1.75 %`. */
+export function percent(share: number): string {
   return `${(share * 100).toFixed(2)} %`;
 }
 
