@@ -23,6 +23,9 @@ import { percentile } from "./stats.ts";
 /** A timer late by at most this much counts as "on time": the CPU was running. */
 export const ON_TIME_MS = 10;
 
+/** The main-thread timer's interval. */
+export const TIMER_EVERY_MS = 5;
+
 /**
  * Wake-ups of a fixed-interval timer on the main thread: when each came and
  * how late it was, so a disk stall can be told from the whole VM pausing
@@ -34,7 +37,7 @@ export class TimerProbe {
   #last = 0;
 
   /** @param everyMs the timer's interval */
-  constructor(readonly everyMs = 5) {}
+  constructor(readonly everyMs = TIMER_EVERY_MS) {}
 
   /** Starts the timer; records (end since the epoch, ms late) of every wake-up later than 1 ms. */
   start(): void {
@@ -178,13 +181,12 @@ export function analyse(
 ): MachineCheck {
   const { samples, late, from, to } = o;
   const whole = samples.summary(from, to);
-  const durations: number[] = [];
-  for (let i = 1; i < samples.pairs.length; i += 2) {
-    durations.push(samples.pairs[i]!);
-  }
-  durations.sort((a, b) => a - b);
+  // The run's own syncs only, as in `whole` (the probe starts a little before
+  // `from` and stops a little after `to`).
+  const inRun = samples.between(from, to);
+  const durations = inRun.durations().sort((a, b) => a - b);
   const windows = checkWindows(samples, from, to, o.windowMs);
-  const stalls = stallsOf(samples, late);
+  const stalls = stallsOf(inRun, late);
   const durationMs = Math.round(to - from);
   const seconds = Math.ceil(durationMs / 1000);
   const syncMax = samples.perSecondMax(from, seconds);
@@ -229,7 +231,7 @@ export function checkMarkdown(c: MachineCheck, svgFile?: string): string {
   return [
     `For ${
       c.duration_ms / 1000
-    } s a thread of its own wrote 4 KiB and called \`fdatasync\` every ${c.every_ms} ms in \`${c.dir}\` (the wait every durable commit has), while a 5 ms timer ran on the main thread. Nothing else of ForkFlow ran.`,
+    } s a thread of its own wrote 4 KiB and called \`fdatasync\` every ${c.every_ms} ms in \`${c.dir}\` (the wait every durable commit has), while a ${TIMER_EVERY_MS} ms timer ran on the main thread. Nothing else of ForkFlow ran.`,
     "",
     "## The disk",
     "",

@@ -134,13 +134,26 @@ export class DiskSamples {
     return this.pairs.length / 2;
   }
 
-  /** The syncs that ended in [`from`, `to`) (ms since the epoch). */
-  summary(from: number, to: number): DiskSyncs {
-    const ms: number[] = [];
+  /** Only the syncs that ended in [`from`, `to`) (ms since the epoch). */
+  between(from: number, to: number): DiskSamples {
+    const kept: number[] = [];
     for (let i = 0; i < this.pairs.length; i += 2) {
       const end = this.pairs[i]!;
-      if (end >= from && end < to) ms.push(this.pairs[i + 1]!);
+      if (end >= from && end < to) kept.push(end, this.pairs[i + 1]!);
     }
+    return new DiskSamples(Float64Array.from(kept), this.everyMs, this.dir);
+  }
+
+  /** How long each sync took, in ms, in the order they ended. */
+  durations(): number[] {
+    const out: number[] = [];
+    for (let i = 1; i < this.pairs.length; i += 2) out.push(this.pairs[i]!);
+    return out;
+  }
+
+  /** The syncs that ended in [`from`, `to`) (ms since the epoch). */
+  summary(from: number, to: number): DiskSyncs {
+    const ms = this.between(from, to).durations();
     const s = summarize(ms);
     const beyond = ms.reduce(
       (sum, m) => sum + Math.max(0, m - TARGET_P99_MS),
