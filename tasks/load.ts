@@ -35,11 +35,6 @@ import {
   type MachineUse,
   pidsNamed,
 } from "./_lib/cpu.ts";
-import {
-  machineMarkdown,
-  machineNote,
-  MachineProbes,
-} from "./_lib/machine_probe.ts";
 import { openTarget, type Target } from "./_lib/target.ts";
 import {
   prepareMenu,
@@ -97,28 +92,17 @@ async function measure(target: Target, s: Settings, kitchen: KitchenStreams) {
   const before = await newestOrderId(target.url);
   await kitchen.open(target.url, s.sse);
   const meter = cpuMeter(target);
-  const probes = await MachineProbes.start(target.dir);
-  const w = new Workload({
-    base: target.url,
-    menu,
-    tag,
-    ...s,
-    window: probes.window(meter),
-  });
+  const w = new Workload({ base: target.url, menu, tag, ...s, window: meter });
   const progress = new Progress(() => w.status());
   await w.run();
   progress.stop();
   const summary = w.summary();
-  const machineProbes = await probes.stop(
-    w.timeline.t0,
-    summary.per_second.length,
-  );
   const cpu = meter?.use(w.count.measured) ?? null;
   const machine = meter?.machine() ?? null;
   note("auditing against GET /orders and GET /menu/{id} …");
   const audit = await auditWorkload(target.url, before, w);
   await kitchen.close(audit.orders.found);
-  return { summary, audit, cpu, machine, probes: machineProbes };
+  return { summary, audit, cpu, machine };
 }
 
 /** What to account CPU for: the server when this task started it, this client, PostgreSQL when it runs here. */
@@ -216,7 +200,6 @@ function render(
     kitchenLine(ctx.kitchen, r.audit.orders.found),
     "",
     cpuSection(r.cpu, r.machine),
-    machineMarkdown(r.probes),
     ctx.svg ? `![orders per second and p99 latency](${ctx.svg})\n` : "",
     "## Audit",
     "",
@@ -251,7 +234,6 @@ async function main() {
       kitchen: { order_created_seen: kitchen.seen, skipped: kitchen.skipped },
       cpu: r.cpu,
       machine_cpu: r.machine,
-      machine_probes: r.probes,
       server_error_log_lines: target.server?.errorLines() ?? null,
       audit: r.audit,
       passed: r.audit.passed,
@@ -267,8 +249,6 @@ async function main() {
       svg: timelineChart(
         `POST /orders, ${s.connections} connections`,
         r.summary.per_second,
-        [],
-        r.probes.disk_per_second_max,
       ),
     }, flags.out as string | undefined);
     const { orders, stock, passed } = r.audit;
@@ -278,8 +258,7 @@ async function main() {
         `${r.summary.orders_per_s} orders/s, p99 ${r.summary.order_latency_ms.p99} ms, ` +
         `lost ${orders.lost}, duplicated ${orders.duplicated}, stock conserved ${stock.conserved}` +
         (serverCpu ? `, server CPU ${serverCpu.usPerOrder} µs/order` : "") +
-        (r.machine ? `, machine busy ${pct(r.machine.busy, 1)}` : "") +
-        machineNote(r.probes),
+        (r.machine ? `, machine busy ${pct(r.machine.busy, 1)}` : ""),
     );
     if (!passed) Deno.exitCode = 1;
   } finally {

@@ -107,7 +107,7 @@ Deno.test("load --rate: paced orders are timed from their schedule, and the wait
 });
 
 Deno.test("crash-test: orders acknowledged before each SIGKILL survive it exactly once", async () => {
-  const { code, log, out } = await runTask("crash_test.ts", [
+  const { code, log, out } = await runTask("crash.ts", [
     "--kills",
     "2",
     "--duration",
@@ -134,7 +134,7 @@ Deno.test({
   async fn() {
     const db = await pg.open();
     try {
-      const { code, log, out } = await runTask("crash_test.ts", [
+      const { code, log, out } = await runTask("crash.ts", [
         "--kills",
         "2",
         "--duration",
@@ -180,50 +180,4 @@ Deno.test("stress:vending answers every user and keeps stock exact at small leve
     data.stock_integrity.initial - data.stock_integrity.purchases,
     data.stock_integrity.remaining,
   );
-});
-
-Deno.test("machine-check probes a folder, judges its windows and exits by its verdict", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "forkflow-check-test-" });
-  try {
-    const { code, log, out } = await runTask("machine_check.ts", [
-      "--duration",
-      "1500ms",
-      "--window",
-      "4s",
-      "--every",
-      "10",
-      "--dir",
-      dir,
-    ]);
-    const { data, md } = await latest(out, "machine-check");
-    // The disk decides the verdict; the exit code must say the same.
-    assert.equal(code, data.passed ? 0 : 3, log);
-    assert.equal(data.dir, dir);
-    assert.ok(data.disk.syncs >= 1, "at least one sync in 1.5 s");
-    assert.equal(data.windows.length, 1);
-    assert.equal(
-      data.windows_out_of_reach,
-      data.windows.filter((w: { out_of_reach: boolean }) => w.out_of_reach)
-        .length,
-    );
-    assert.equal(
-      data.per_second.length,
-      Math.ceil(data.duration_ms / 1000),
-      "a point for every second of the run",
-    );
-    assert.match(md, /## Disk or VM\?/);
-    assert.deepEqual([...Deno.readDirSync(dir)], [], "the probe file is gone");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("machine-check refuses a bad flag with a clear message", async () => {
-  const { code, log, out } = await runTask("machine_check.ts", [
-    "--every",
-    "0",
-  ]);
-  await Deno.remove(out, { recursive: true });
-  assert.equal(code, 2);
-  assert.match(log, /--every must be an integer from 1 to 1000 \(got "0"\)/);
 });

@@ -113,7 +113,6 @@ export function timelineChart(
   title: string,
   perSecond: { second: number; done: number; p99: number }[],
   markers: { index: number; label: string }[] = [],
-  diskMaxMs: (number | null)[] = [],
 ): string {
   const series: Series[] = [
     {
@@ -129,14 +128,6 @@ export function timelineChart(
       color: "#d9480f",
     },
   ];
-  if (diskMaxMs.some((v) => v !== null)) {
-    series.push({
-      name: "slowest disk sync ms",
-      values: perSecond.map((_, i) => diskMaxMs[i] ?? null),
-      axis: "right",
-      color: "#2f9e44",
-    });
-  }
   return chart({
     title,
     xLabels: perSecond.map((p) => String(p.second)),
