@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { createClient } from "@libsql/client";
-import { postgresTestBackend } from "../tests/_postgres.ts";
-import { GroupWriter, sessionOf } from "./libsql_writer.ts";
-import { backendFor, openStore } from "./open.ts";
+import { postgresTestBackend } from "./_postgres.ts";
+import { GroupWriter, sessionOf } from "../db/libsql_writer.ts";
+import { backendFor, openStore } from "../db/open.ts";
 
 Deno.test("backendFor() picks the backend from the URL scheme", () => {
   assert.equal(backendFor(undefined), "libsql");

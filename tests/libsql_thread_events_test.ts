@@ -1,9 +1,9 @@
 /** Feed events leave the libSQL database thread with their data as JSON text. */
 import assert from "node:assert/strict";
-import { openTempLibsql } from "../tests/_helpers.ts";
+import { openTempLibsql } from "./_helpers.ts";
 import { sseMessage } from "../kitchen/sse.ts";
 import { eventJson } from "../domain/wire.ts";
-import { toTextEvent } from "./libsql_rows.ts";
+import { toTextEvent } from "../db/libsql_rows.ts";
 
 Deno.test("threaded listEvents: data arrives as one-line JSON text, parsed only when read, streamed verbatim", async () => {
   const db = await openTempLibsql();
