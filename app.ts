@@ -1,23 +1,9 @@
 /** `createApp(deps)`: mounts every route, maps errors once, documents the API. */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Config } from "./config.ts";
 import type { Store } from "./db/store.ts";
-import {
-  BadRequestError,
-  ConflictError,
-  DomainError,
-  ForbiddenError,
-  InFlightError,
-  NotFoundError,
-  PayloadTooLargeError,
-  PreconditionFailedError,
-  UnauthorizedError,
-  UnavailableError,
-  UnsupportedMediaTypeError,
-  ValidationError,
-} from "./domain/errors.ts";
+import { DomainError } from "./domain/errors.ts";
 import type { AppDeps } from "./routes/_deps.ts";
 import { InFlight } from "./routes/_idempotency.ts";
 import { type OpDoc, openApiDocument } from "./routes/_openapi.ts";
@@ -41,6 +27,7 @@ import {
   vendingProductRoutes,
 } from "./routes/vending.ts";
 import { requireRoles } from "./routes/_auth.ts";
+import { answerError, errorBody } from "./routes/_errors.ts";
 import { Logger, type LogSink, requestLog, stderrSink } from "./routes/_log.ts";
 import { cors, rateLimitWrites, securityHeaders } from "./routes/_security.ts";
 
@@ -54,41 +41,9 @@ export interface CreateAppOptions {
   shutdown?: AbortSignal;
 }
 
-const STATUS: [new (...a: never[]) => DomainError, ContentfulStatusCode][] = [
-  [ValidationError, 422],
-  [BadRequestError, 400],
-  [NotFoundError, 404],
-  [PreconditionFailedError, 412],
-  [ConflictError, 409],
-  [PayloadTooLargeError, 413],
-  [UnsupportedMediaTypeError, 415],
-  [UnavailableError, 503],
-  [UnauthorizedError, 401],
-  [ForbiddenError, 403],
-];
-
-/** HTTP status of a domain error. */
-export function statusOf(e: DomainError): ContentfulStatusCode {
-  return STATUS.find(([cls]) => e instanceof cls)?.[1] ?? 400;
-}
-
-/** The native error body. */
-export function errorBody(
-  code: string,
-  message: string,
-  details: Record<string, unknown> = {},
-) {
-  return { error: { code, message, details } };
-}
-
 function onError(e: Error, c: Context) {
   const requestId = c.get("requestId") as string;
-  if (e instanceof DomainError) {
-    if (e instanceof InFlightError || e instanceof UnavailableError) {
-      c.header("Retry-After", String(e.retryAfterS));
-    }
-    return c.json(errorBody(e.code, e.message, e.details), statusOf(e));
-  }
+  if (e instanceof DomainError) return answerError(c, e);
   // The request log middleware writes the stack (see routes/_log.ts).
   return c.json(
     errorBody(

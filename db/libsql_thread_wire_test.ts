@@ -77,3 +77,18 @@ Deno.test("Outbox holds a batch for the end of the turn while told to", async ()
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(batches, [[1, 2], [3], [4]]);
 });
+
+Deno.test("status and retryAfterS survive the libSQL thread's error wire", () => {
+  const cases: [Error & { status: number; retryAfterS?: number }, number][] = [
+    [new ValidationError("c", "m"), 422],
+    [new ConflictError("c", "m"), 409],
+    [new InFlightError("m", 2), 409],
+    [new UnavailableError("m", 3), 503],
+    [new FieldErrors({ name: ["required"] }), 422],
+  ];
+  for (const [e, status] of cases) {
+    const back = roundTrip(e) as typeof e;
+    assert.equal(back.status, status, e.name);
+    assert.equal(back.retryAfterS, e.retryAfterS, e.name);
+  }
+});

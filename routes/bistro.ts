@@ -8,16 +8,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { upgradeWebSocket } from "hono/deno";
 import { z } from "zod";
-import {
-  BadRequestError,
-  ConflictError,
-  DomainError,
-  InFlightError,
-  PayloadTooLargeError,
-  UnavailableError,
-  UnsupportedMediaTypeError,
-  ValidationError,
-} from "../domain/errors.ts";
+import { BadRequestError, DomainError } from "../domain/errors.ts";
 import { MAX_LINE_QUANTITY, MAX_ORDER_LINES } from "../domain/schemas.ts";
 import type { NewOrder, Order } from "../domain/types.ts";
 import { bistroOrder, orderJson } from "../domain/wire.ts";
@@ -29,6 +20,7 @@ import type {
 } from "../kitchen/feed.ts";
 import { feedOf } from "../kitchen/feed.ts";
 import type { AppDeps } from "./_deps.ts";
+import { answerError } from "./_errors.ts";
 import { linkNext, rawJson } from "./_http.ts";
 import { idemKeyOf, placedResponse } from "./_idempotency.ts";
 import { IDEMPOTENCY_HEADER, type OpDoc } from "./_openapi.ts";
@@ -90,27 +82,13 @@ function fieldErrors(error: z.ZodError, where: string) {
 /** Answers a domain error in the `{detail}` shape; anything else goes on to `app.onError`. */
 function detailError(c: Context, e: unknown): Response {
   if (!(e instanceof DomainError)) throw e;
-  if (e instanceof InFlightError || e instanceof UnavailableError) {
-    c.header("Retry-After", String(e.retryAfterS));
-  }
   if (e instanceof BadRequestError && e.code !== "invalid_idempotency_key") {
     // FastAPI answers malformed JSON with a 422 as well.
     return c.json({
       detail: [{ loc: ["body"], msg: e.message, type: "json_invalid" }],
     }, 422);
   }
-  const status = e instanceof ValidationError
-    ? 422
-    : e instanceof ConflictError
-    ? 409
-    : e instanceof PayloadTooLargeError
-    ? 413
-    : e instanceof UnsupportedMediaTypeError
-    ? 415
-    : e instanceof UnavailableError
-    ? 503
-    : 400;
-  return c.json({ detail: e.message }, status);
+  return answerError(c, e, { detail: e.message });
 }
 
 function validationFailed(c: Context, error: z.ZodError, where: string) {

@@ -6,21 +6,7 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
-import {
-  BadRequestError,
-  ConflictError,
-  DomainError,
-  ForbiddenError,
-  InFlightError,
-  NotFoundError,
-  PayloadTooLargeError,
-  PreconditionFailedError,
-  UnauthorizedError,
-  UnavailableError,
-  UnsupportedMediaTypeError,
-  ValidationError,
-} from "../domain/errors.ts";
+import { DomainError, NotFoundError } from "../domain/errors.ts";
 import { machineJson, productJson } from "../domain/vending.ts";
 import {
   FieldErrors,
@@ -42,21 +28,9 @@ import {
   VendingProductOut,
 } from "../domain/vending_schemas.ts";
 import type { AppDeps } from "./_deps.ts";
+import { answerError } from "./_errors.ts";
 import { rawJson } from "./_http.ts";
 import type { OpDoc } from "./_openapi.ts";
-
-const STATUS: [new (...a: never[]) => DomainError, ContentfulStatusCode][] = [
-  [ValidationError, 422],
-  [BadRequestError, 400],
-  [NotFoundError, 404],
-  [PreconditionFailedError, 412],
-  [ConflictError, 409],
-  [PayloadTooLargeError, 413],
-  [UnsupportedMediaTypeError, 415],
-  [UnavailableError, 503],
-  [UnauthorizedError, 401],
-  [ForbiddenError, 403],
-];
 
 /**
  * Error handler of the vending sub-apps: Laravel's shapes. Anything that is
@@ -68,11 +42,7 @@ export function laravelErrors(e: Error, c: Context): Response {
   }
   if (e instanceof NotFoundError) return c.json({ message: e.message }, 404);
   if (!(e instanceof DomainError)) throw e;
-  if (e instanceof InFlightError || e instanceof UnavailableError) {
-    c.header("Retry-After", String(e.retryAfterS));
-  }
-  const status = STATUS.find(([cls]) => e instanceof cls)?.[1] ?? 400;
-  return c.json({ error: e.message }, status);
+  return answerError(c, e, { error: e.message });
 }
 
 /**
