@@ -93,6 +93,36 @@ export const LIBSQL_MIGRATIONS: Migration[] = [{
       created_at INTEGER NOT NULL,
       updated_at INTEGER NOT NULL)`,
   ],
+}, {
+  // Version 3 belongs to another change (issue 24, Unicode name keys).
+  version: 4,
+  name: "order_items_stock_taken",
+  statements: [
+    `ALTER TABLE order_items ADD COLUMN stock_taken INTEGER NOT NULL DEFAULT 0
+      CHECK (stock_taken BETWEEN 0 AND quantity)`,
+    // An old line took stock if its item was tracked when the order was
+    // placed: the item's last menu.updated event (every create and update
+    // writes one) before the order's order.created event shows it. Without
+    // such an event it counts as having taken nothing. Only orders that can
+    // still be cancelled matter; finished ones keep 0.
+    `WITH placed AS MATERIALIZED (
+      SELECT e.id AS event_id, o.id AS order_id
+      FROM events e JOIN orders o ON o.id = e.data ->> '$.id'
+      WHERE e.type = 'order.created'
+        AND o.status IN ('pending', 'in_progress', 'ready')
+    ), menu AS MATERIALIZED (
+      SELECT id, data ->> '$.id' AS item_id,
+        data ->> '$.stock' IS NOT NULL AS tracked
+      FROM events WHERE type = 'menu.updated'
+    )
+    UPDATE order_items SET stock_taken = quantity
+    WHERE id IN (
+      SELECT l.id FROM order_items l JOIN placed p ON p.order_id = l.order_id
+      WHERE l.menu_item_id IS NOT NULL
+        AND (SELECT m.tracked FROM menu m
+          WHERE m.item_id = l.menu_item_id AND m.id < p.event_id
+          ORDER BY m.id DESC LIMIT 1))`,
+  ],
 }];
 
 /** Applies every migration not yet recorded, each in its own transaction. */
