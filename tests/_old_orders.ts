@@ -1,7 +1,8 @@
 /**
- * Writes menu items, orders and events into a database migrated only as far
- * as before `order_items.stock_taken`, the way the code of that time wrote
- * them (the same rows, the same event payloads), on either backend.
+ * Writes menu items, orders and events into a database at the schema shipped
+ * before issue 24 (libSQL migrations 1–2, PostgreSQL 1–3; so opening a store
+ * on it applies every migration of the issue, as an upgrade does), the way
+ * the code of that time wrote them: the same rows, the same event payloads.
  */
 import { createClient } from "@libsql/client";
 import postgres from "postgres";
@@ -24,11 +25,11 @@ export interface OldDb {
   close(): Promise<void>;
 }
 
-/** A libSQL file at `url` with every migration before version 4 (stock_taken). */
+/** A libSQL file at `url` at the schema shipped before issue 24. */
 export async function oldLibsql(url: string): Promise<OldDb> {
   const client = createClient({ url });
   const sql = sqlOf(client);
-  await migrate(sql, LIBSQL_MIGRATIONS.filter((m) => m.version < 4));
+  await migrate(sql, LIBSQL_MIGRATIONS.filter((m) => m.version <= 2));
   const args = (a: unknown[] = []) => a as (string | number | null)[];
   return {
     run: async (q, a) => void await sql.run(q, args(a)),
@@ -44,10 +45,10 @@ export async function oldLibsql(url: string): Promise<OldDb> {
   };
 }
 
-/** The PostgreSQL database at `url` with every migration before version 5 (stock_taken). */
+/** The PostgreSQL database at `url` at the schema shipped before issue 24. */
 export async function oldPostgres(url: string): Promise<OldDb> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
-  await migratePostgres(sql, POSTGRES_MIGRATIONS.filter((m) => m.version < 5));
+  await migratePostgres(sql, POSTGRES_MIGRATIONS.filter((m) => m.version <= 3));
   const numbered = (q: string) => {
     let n = 0;
     return q.replace(/\?/g, () => `$${++n}`);

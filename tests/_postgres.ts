@@ -91,7 +91,7 @@ async function admin(url: string, statement: string): Promise<void> {
   }
 }
 
-/** A new database of the test server with nothing in it (not even migrations), and its drop. */
+/** A new, empty (unmigrated) database on the test server, and how to drop it. */
 export async function createTempDatabase(): Promise<
   { url: string; drop(): Promise<void> }
 > {
