@@ -104,24 +104,30 @@ export const LIBSQL_MIGRATIONS: Migration[] = [{
     // placed: the item's last menu.updated event (every create and update
     // writes one) before the order's order.created event shows it. Without
     // such an event it counts as having taken nothing. Only orders that can
-    // still be cancelled matter; finished ones keep 0.
+    // still be cancelled matter; finished ones keep 0. The last menu event
+    // before each line is a running MAX over the item's events in id order:
+    // one sort, where a lookup per line was lines × menu events (7 s for
+    // 10,000 open lines and 20,000 menu events).
     `WITH placed AS MATERIALIZED (
-      SELECT e.id AS event_id, o.id AS order_id
+      SELECT e.id AS at, o.id AS order_id
       FROM events e JOIN orders o ON o.id = e.data ->> '$.id'
       WHERE e.type = 'order.created'
         AND o.status IN ('pending', 'in_progress', 'ready')
-    ), menu AS MATERIALIZED (
-      SELECT id, data ->> '$.id' AS item_id,
-        data ->> '$.stock' IS NOT NULL AS tracked
+    ), history AS (
+      SELECT id AS at, data ->> '$.id' AS item_id, id AS menu_at, NULL AS line_id
       FROM events WHERE type = 'menu.updated'
+      UNION ALL
+      SELECT p.at, l.menu_item_id, NULL, l.id
+      FROM placed p JOIN order_items l ON l.order_id = p.order_id
+      WHERE l.menu_item_id IS NOT NULL
+    ), seen AS (
+      SELECT line_id, MAX(menu_at) OVER (PARTITION BY item_id ORDER BY at) AS menu_at
+      FROM history
     )
     UPDATE order_items SET stock_taken = quantity
     WHERE id IN (
-      SELECT l.id FROM order_items l JOIN placed p ON p.order_id = l.order_id
-      WHERE l.menu_item_id IS NOT NULL
-        AND (SELECT m.tracked FROM menu m
-          WHERE m.item_id = l.menu_item_id AND m.id < p.event_id
-          ORDER BY m.id DESC LIMIT 1))`,
+      SELECT s.line_id FROM seen s JOIN events m ON m.id = s.menu_at
+      WHERE s.line_id IS NOT NULL AND m.data ->> '$.stock' IS NOT NULL)`,
   ],
 }];
 

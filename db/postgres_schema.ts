@@ -123,23 +123,31 @@ export const POSTGRES_MIGRATIONS: PgMigration[] = [{
     // placed: the item's last menu.updated event (every create and update
     // writes one) before the order's order.created event shows it. Without
     // such an event it counts as having taken nothing. Only orders that can
-    // still be cancelled matter; finished ones keep 0.
+    // still be cancelled matter; finished ones keep 0. The last menu event
+    // before each line is a running max over the item's events in id order:
+    // one sort, where a lookup per line was lines × menu events (10 s for
+    // 10,000 open lines and 20,000 menu events).
     `WITH placed AS MATERIALIZED (
-      SELECT e.id AS event_id, o.id AS order_id
+      SELECT e.id AS at, o.id AS order_id
       FROM events e JOIN orders o ON o.id = (e.data ->> 'id')::bigint
       WHERE e.type = 'order.created'
         AND o.status IN ('pending', 'in_progress', 'ready')
-    ), menu AS MATERIALIZED (
-      SELECT id, (data ->> 'id')::bigint AS item_id,
-        data ->> 'stock' IS NOT NULL AS tracked
+    ), history AS (
+      SELECT id AS at, (data ->> 'id')::bigint AS item_id, id AS menu_at,
+        NULL::bigint AS line_id
       FROM events WHERE type = 'menu.updated'
+      UNION ALL
+      SELECT p.at, l.menu_item_id, NULL, l.id
+      FROM placed p JOIN order_items l ON l.order_id = p.order_id
+      WHERE l.menu_item_id IS NOT NULL
+    ), seen AS (
+      SELECT line_id, max(menu_at) OVER (PARTITION BY item_id ORDER BY at) AS menu_at
+      FROM history
     )
-    UPDATE order_items l SET stock_taken = l.quantity
-    FROM placed p
-    WHERE p.order_id = l.order_id AND l.menu_item_id IS NOT NULL
-      AND (SELECT m.tracked FROM menu m
-        WHERE m.item_id = l.menu_item_id AND m.id < p.event_id
-        ORDER BY m.id DESC LIMIT 1)`,
+    UPDATE order_items SET stock_taken = quantity
+    WHERE id IN (
+      SELECT s.line_id FROM seen s JOIN events m ON m.id = s.menu_at
+      WHERE s.line_id IS NOT NULL AND m.data ->> 'stock' IS NOT NULL)`,
   ],
 }];
 
