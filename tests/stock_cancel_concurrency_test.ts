@@ -42,9 +42,55 @@ async function cancelTwice(t: TestCtx, id: number): Promise<number> {
   return both[0]! + both[1]!;
 }
 
-interface Line {
-  menu_item_id: number;
-  quantity: number;
+interface Plan {
+  items: { menu_item_id: number; quantity: number }[];
+  cancel: boolean;
+}
+
+/**
+ * CLIENTS cashiers place `plans` one after another each, all at once; an
+ * order planned to be cancelled is cancelled (twice at once) without waiting,
+ * racing its client's next orders. Resolves to the stock the orders still
+ * live took, per item, and how many were cancelled.
+ */
+async function rush(t: TestCtx, plans: Plan[], alsoCancel: number[]) {
+  const taken = new Map<number, number>();
+  let cancelled = 0;
+  const cancels: Promise<void>[] = [];
+  const place = async (plan: Plan) => {
+    const placed = await post(t, "/orders", { items: plan.items });
+    if (placed.status === 409) {
+      // Sold out: short of stock, or at 0 and so unavailable.
+      assert.match(placed.json.error.code, /^(out_of_stock|item_unavailable)$/);
+      return;
+    }
+    assert.equal(placed.status, 200, JSON.stringify(placed.json));
+    if (!plan.cancel) {
+      for (const l of plan.items) {
+        taken.set(
+          l.menu_item_id,
+          (taken.get(l.menu_item_id) ?? 0) + l.quantity,
+        );
+      }
+      return;
+    }
+    cancels.push(
+      cancelTwice(t, placed.json.id).then((n) => {
+        assert.equal(n, 1);
+        cancelled++;
+      }),
+    );
+  };
+  const clients = Array.from({ length: CLIENTS }, async (_, c) => {
+    for (let i = c; i < plans.length; i += CLIENTS) await place(plans[i]!);
+  });
+  // Meanwhile `alsoCancel` are cancelled one by one.
+  const late = (async () => {
+    for (const id of alsoCancel) assert.equal(await cancelTwice(t, id), 1);
+  })();
+  await Promise.all([...clients, late]);
+  await Promise.all(cancels);
+  return { taken, cancelled };
 }
 
 test("orders racing with cancels leave exactly the stock the live orders took", async (t) => {
@@ -72,49 +118,21 @@ test("orders racing with cancels leave exactly the stock the live orders took", 
   assert.equal(put.status, 200);
   await put.body?.cancel();
 
-  const plans = Array.from({ length: ORDERS }, (_, i) => {
-    const items: Line[] = [{ menu_item_id: cake, quantity: 1 + rand(3) }];
+  const plans = Array.from({ length: ORDERS }, (_, i): Plan => {
+    const items = [{ menu_item_id: cake, quantity: 1 + rand(3) }];
     if (i % 3 === 0) items.push({ menu_item_id: soup, quantity: 1 });
     return { items, cancel: rand(2) === 0 };
   });
-  let cancelledOnce = 0;
-  const taken = { [cake]: 0, [soup]: 0 };
-  const cancels: Promise<void>[] = [];
-  const place = async (plan: (typeof plans)[number]) => {
-    const placed = await post(t, "/orders", { items: plan.items });
-    if (placed.status === 409) {
-      // Sold out: short of stock, or at 0 and so unavailable.
-      assert.match(placed.json.error.code, /^(out_of_stock|item_unavailable)$/);
-      return;
-    }
-    assert.equal(placed.status, 200, JSON.stringify(placed.json));
-    if (!plan.cancel) {
-      for (const l of plan.items) taken[l.menu_item_id]! += l.quantity;
-      return;
-    }
-    // Not awaited: the cancel races with this client's next orders.
-    cancels.push(
-      cancelTwice(t, placed.json.id).then((n) => {
-        assert.equal(n, 1);
-        cancelledOnce++;
-      }),
-    );
-  };
-  // CLIENTS cashiers place their orders one after another, all at once.
-  const clients = Array.from({ length: CLIENTS }, async (_, c) => {
-    for (let i = c; i < ORDERS; i += CLIENTS) await place(plans[i]!);
-  });
-  // Meanwhile the untracked-era orders are cancelled one by one.
-  const late = (async () => {
-    for (const r of early) assert.equal(await cancelTwice(t, r.json.id), 1);
-  })();
-  await Promise.all([...clients, late]);
-  await Promise.all(cancels);
+  const { taken, cancelled } = await rush(
+    t,
+    plans,
+    early.map((r) => r.json.id),
+  );
 
-  assert.ok(cancelledOnce > 0 && taken[cake]! > 0 && taken[soup]! > 0);
+  assert.ok(cancelled > 0 && taken.get(cake)! > 0 && taken.get(soup)! > 0);
   for (const [id, initial] of [[cake, CAKE_STOCK], [soup, SOUP_STOCK]]) {
     const item = await t.store.getMenuItem(id!);
-    assert.equal(item?.stock, initial! - taken[id!]!, `item ${id}`);
+    assert.equal(item?.stock, initial! - taken.get(id!)!, `item ${id}`);
     assert.equal(item?.available, item!.stock! > 0, `item ${id}`);
   }
 });

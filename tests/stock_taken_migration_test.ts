@@ -15,6 +15,7 @@ import { sqlOf } from "../db/libsql_writer.ts";
 import { migratePostgres } from "../db/postgres_schema.ts";
 import { openPostgresStore } from "../db/postgres_store.ts";
 import type { Store } from "../db/store.ts";
+import type { MenuItem } from "../domain/types.ts";
 import {
   oldItem,
   oldLibsql,
@@ -145,11 +146,8 @@ for (const backend of [libsql, pg]) {
   });
 }
 
-async function migratesOldOrders(
-  db: Awaited<ReturnType<Backend["open"]>>,
-  version: number,
-) {
-  const old = await db.old();
+/** The old database's story: items tracked or not, orders in every state, two gaps in the log. */
+async function writeOldOrders(old: OldDb) {
   const soup = await oldItem(old, "Soup of the day", null);
   const cake = await oldItem(old, "Cake", 10);
   const pie = await oldItem(old, "Pie", 2);
@@ -178,6 +176,25 @@ async function migratesOldOrders(
       },
     ),
   };
+  return { items: [soup, cake, pie, bread], orders };
+}
+
+/** Each item's [stock, available], by name. */
+async function stockOf(store: Store, items: MenuItem[]) {
+  const out: Record<string, [number | null, boolean]> = {};
+  for (const m of items) {
+    const item = (await store.getMenuItem(m.id))!;
+    out[m.name] = [item.stock, item.available];
+  }
+  return out;
+}
+
+async function migratesOldOrders(
+  db: Awaited<ReturnType<Backend["open"]>>,
+  version: number,
+) {
+  const old = await db.old();
+  const { items, orders } = await writeOldOrders(old);
   await old.close();
 
   const store = await db.store();
@@ -196,17 +213,7 @@ async function migratesOldOrders(
       noItemEvent: [0],
       noOrderEvent: [0],
     });
-
-    const stock = async () =>
-      Object.fromEntries(
-        await Promise.all(
-          [soup, cake, pie, bread].map(async (m) => {
-            const item = (await store.getMenuItem(m.id))!;
-            return [m.name, [item.stock, item.available]];
-          }),
-        ),
-      );
-    assert.deepEqual(await stock(), {
+    assert.deepEqual(await stockOf(store, items), {
       "Soup of the day": [2, true],
       Cake: [3, true],
       Pie: [0, false],
@@ -218,7 +225,7 @@ async function migratesOldOrders(
         await store.setOrderStatus(o.id, "cancelled");
       }
     }
-    assert.deepEqual(await stock(), {
+    assert.deepEqual(await stockOf(store, items), {
       "Soup of the day": [3, true],
       Cake: [7, true],
       Pie: [2, true],
