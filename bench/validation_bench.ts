@@ -47,6 +47,7 @@ function stored(body: typeof LARGE | typeof SMALL): Order {
       quantity: l.quantity,
       unitPriceCents: 1250,
       notes: "notes" in l ? l.notes : null,
+      stockTaken: 0,
     })),
     createdAt: NOW,
     updatedAt: NOW,

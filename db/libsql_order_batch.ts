@@ -44,8 +44,9 @@ const INSERT_ORDERS =
 
 const INSERT_LINES =
   `INSERT INTO order_items (order_id, menu_item_id, name, quantity,
-    unit_price_cents, notes)
-  SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5
+    unit_price_cents, notes, stock_taken)
+  SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+    value ->> 6
   FROM json_each(?) ORDER BY key`;
 
 // Guarded by the stock this transaction read: only this writer changes it.
@@ -161,6 +162,7 @@ async function writeOrders(
         l.quantity,
         l.unitPriceCents,
         l.notes,
+        l.stockTaken,
       ]);
     }
   }

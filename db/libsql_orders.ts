@@ -72,8 +72,9 @@ export async function insertOrder(
   );
   // One multi-row INSERT on the only writer: its rowids are consecutive.
   const lastLineId = await tx.insert(
-    `INSERT INTO order_items (order_id, menu_item_id, name, quantity, unit_price_cents, notes)
-     VALUES ${priced.lines.map(() => "(?, ?, ?, ?, ?, ?)").join(", ")}`,
+    `INSERT INTO order_items (order_id, menu_item_id, name, quantity, unit_price_cents, notes,
+       stock_taken)
+     VALUES ${priced.lines.map(() => "(?, ?, ?, ?, ?, ?, ?)").join(", ")}`,
     priced.lines.flatMap((l) => [
       orderId,
       l.menuItemId,
@@ -81,6 +82,7 @@ export async function insertOrder(
       l.quantity,
       l.unitPriceCents,
       l.notes,
+      l.stockTaken,
     ]),
   );
   const firstLineId = lastLineId - priced.lines.length + 1;
@@ -93,12 +95,16 @@ export async function insertOrder(
   return order;
 }
 
-/** Puts a cancelled order's tracked quantities back on the menu. */
+/**
+ * Gives a cancelled order's stock back: exactly what each line took when it
+ * was placed, never what its item tracks now (an item untracked then took
+ * nothing, whatever its stock is today).
+ */
 async function restoreStock(tx: WriteTx, order: Order): Promise<void> {
   const back = new Map<number, number>();
   for (const l of order.items) {
-    if (l.menuItemId !== null) {
-      back.set(l.menuItemId, (back.get(l.menuItemId) ?? 0) + l.quantity);
+    if (l.menuItemId !== null && l.stockTaken > 0) {
+      back.set(l.menuItemId, (back.get(l.menuItemId) ?? 0) + l.stockTaken);
     }
   }
   for (const [id, quantity] of back) {

@@ -73,6 +73,7 @@ function toLine(r: Row): OrderLine {
     quantity: num(r.quantity),
     unitPriceCents: numOrNull(r.unit_price_cents),
     notes: strOrNull(r.notes),
+    stockTaken: num(r.stock_taken),
   };
 }
 

@@ -137,6 +137,7 @@ function outcomeRows(
       quantity: l.quantity,
       unit_price_cents: l.unitPriceCents,
       notes: l.notes,
+      stock_taken: l.stockTaken,
     }))
   );
   const stock = [...new Set(accepted.flatMap((a) => a.taken))].map((id) => {
@@ -200,10 +201,11 @@ async function finishBatch(
           total_cents bigint, source text)
     ), new_lines AS (
       INSERT INTO order_items (id, order_id, menu_item_id, name, quantity,
-        unit_price_cents, notes)
+        unit_price_cents, notes, stock_taken)
       SELECT * FROM json_to_recordset(${json(lines)}::text::json)
         AS x(id bigint, order_id bigint, menu_item_id bigint, name text,
-          quantity integer, unit_price_cents integer, notes text)
+          quantity integer, unit_price_cents integer, notes text,
+          stock_taken integer)
     ), new_stock AS (
       UPDATE menu_items m SET stock = x.stock, available = x.available,
         updated_at = ${now}

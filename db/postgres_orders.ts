@@ -55,20 +55,29 @@ async function refusal(pool: Sql, item: MenuItem, quantity: number) {
  * refuses an order that would oversell (and the CASE refuses an item switched
  * off meanwhile), which rolls the whole transaction back. An item reaching 0
  * becomes unavailable and gets a `menu.updated` event.
+ *
+ * The menu was read without a lock: an item untracked meanwhile (stock NULL)
+ * gives nothing, so the same statement sets its lines' `stock_taken` back to
+ * 0 and a cancel cannot return stock this order never took.
  */
 function takeStock(
   tx: PgTx,
   pool: Sql,
-  demand: { item: MenuItem; quantity: number }[],
+  order: { id: number; demand: { item: MenuItem; quantity: number }[] },
 ): void {
-  for (const { item, quantity } of demand) {
+  for (const { item, quantity } of order.demand) {
     tx.defer(
       tx.sql`
-        UPDATE menu_items
-        SET stock = CASE WHEN available THEN stock - ${quantity} ELSE -1 END,
-          available = CASE WHEN stock - ${quantity} = 0 THEN false ELSE available END,
-          updated_at = ${tx.now}
-        WHERE id = ${item.id}`,
+        WITH m AS (
+          UPDATE menu_items
+          SET stock = CASE WHEN available THEN stock - ${quantity} ELSE -1 END,
+            available = CASE WHEN stock - ${quantity} = 0 THEN false ELSE available END,
+            updated_at = ${tx.now}
+          WHERE id = ${item.id}
+          RETURNING stock)
+        UPDATE order_items SET stock_taken = 0
+        WHERE order_id = ${order.id} AND menu_item_id = ${item.id}
+          AND (SELECT stock FROM m) IS NULL`,
       (e) => isCheckViolation(e) ? refusal(pool, item, quantity) : e,
     );
     const soldOut = {
@@ -94,6 +103,7 @@ async function insertOrder(
     quantity: l.quantity,
     unit_price_cents: l.unitPriceCents,
     notes: l.notes,
+    stock_taken: l.stockTaken,
   }));
   const [row] = await tx.sql`
     WITH o AS (
@@ -107,11 +117,12 @@ async function insertOrder(
       RETURNING id),
     l AS (
       INSERT INTO order_items (order_id, menu_item_id, name, quantity,
-        unit_price_cents, notes)
-      SELECT o.id, x.menu_item_id, x.name, x.quantity, x.unit_price_cents, x.notes
+        unit_price_cents, notes, stock_taken)
+      SELECT o.id, x.menu_item_id, x.name, x.quantity, x.unit_price_cents, x.notes,
+        x.stock_taken
       FROM o, json_to_recordset(${JSON.stringify(lines)}::text::json)
         AS x(n integer, menu_item_id bigint, name text, quantity integer,
-          unit_price_cents integer, notes text)
+          unit_price_cents integer, notes text, stock_taken integer)
       ORDER BY x.n
       RETURNING id)
     SELECT (SELECT id FROM o) AS order_id,
@@ -150,7 +161,7 @@ export async function placeOrderTx(
     };
   }
   const { order, demand } = await insertOrder(tx, input, await menu);
-  takeStock(tx, opts.pool, demand);
+  takeStock(tx, opts.pool, { id: order.id, demand });
   tx.event("order.created", orderJson(order));
   const out = {
     status: opts.status,
@@ -166,12 +177,16 @@ export async function placeOrderTx(
   };
 }
 
-/** Puts a cancelled order's tracked quantities back on the menu. */
+/**
+ * Gives a cancelled order's stock back: exactly what each line took when it
+ * was placed, never what its item tracks now (an item untracked then took
+ * nothing, whatever its stock is today).
+ */
 async function restoreStock(tx: PgTx, order: Order): Promise<void> {
   const back = new Map<number, number>();
   for (const l of order.items) {
-    if (l.menuItemId !== null) {
-      back.set(l.menuItemId, (back.get(l.menuItemId) ?? 0) + l.quantity);
+    if (l.menuItemId !== null && l.stockTaken > 0) {
+      back.set(l.menuItemId, (back.get(l.menuItemId) ?? 0) + l.stockTaken);
     }
   }
   for (const [id, quantity] of [...back].sort((a, b) => a[0] - b[0])) {

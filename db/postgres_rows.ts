@@ -64,6 +64,7 @@ function toLine(r: Row): OrderLine {
     quantity: Number(r.quantity),
     unitPriceCents: numOrNull(r.unit_price_cents),
     notes: strOrNull(r.notes),
+    stockTaken: Number(r.stock_taken),
   };
 }
 

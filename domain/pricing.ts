@@ -9,6 +9,8 @@ export interface PricedLine {
   quantity: number;
   unitPriceCents: number | null;
   notes: string | null;
+  /** Stock the line takes: its quantity for a tracked item, else 0 (given back on cancel). */
+  stockTaken: number;
 }
 
 /** The menu items an order refers to, by id and by lower-cased name. */
@@ -100,6 +102,7 @@ export function priceOrder(
         quantity: line.quantity,
         unitPriceCents: null,
         notes,
+        stockTaken: 0,
       });
       continue;
     }
@@ -125,6 +128,7 @@ export function priceOrder(
       quantity: line.quantity,
       unitPriceCents: item.priceCents,
       notes,
+      stockTaken: item.stock === null ? 0 : line.quantity,
     });
   }
   for (const { item, quantity } of demand.values()) {

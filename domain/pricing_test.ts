@@ -29,6 +29,16 @@ Deno.test("priceOrder() prices from the menu and sums demand per tracked item", 
   assert.equal(p.lines[1]?.notes, "no onions");
 });
 
+Deno.test("priceOrder() records the stock each line takes: its quantity when tracked, else 0", () => {
+  const p = priceOrder([
+    { menuItemId: 1, quantity: 2 },
+    { menuItemId: 2, quantity: 4 },
+    { name: "Something else", quantity: 3 },
+    { menuItemId: 1, quantity: 1 },
+  ], menuLookup([item(1, { stock: 5 }), item(2)]));
+  assert.deepEqual(p.lines.map((l) => l.stockTaken), [2, 0, 0, 1]);
+});
+
 Deno.test("priceOrder() links names case-insensitively and keeps others unpriced", () => {
   const p = priceOrder([
     { name: "dish 1", quantity: 1 },

@@ -36,6 +36,12 @@ export interface OrderLine {
   /** null for free-text lines that match no menu item (table-order API). */
   unitPriceCents: number | null;
   notes: string | null;
+  /**
+   * Stock this line took from its menu item when it was placed (0 for an
+   * untracked or unlinked item): exactly what cancelling gives back. Not on
+   * the wire.
+   */
+  stockTaken: number;
 }
 
 /** Which surface created an order. */

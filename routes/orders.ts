@@ -175,7 +175,7 @@ export const orderDocs: OpDoc[] = [
     tag: "Orders",
     summary: "Change an order's status",
     description:
-      "pending -> in_progress -> ready -> completed; pending|in_progress -> cancelled (restores stock); ready -> in_progress (recall).",
+      "pending -> in_progress -> ready -> completed; pending|in_progress -> cancelled (gives back exactly the stock the order took when placed); ready -> in_progress (recall).",
     body: OrderStatusBody,
     headers: [{
       name: "If-Match",
