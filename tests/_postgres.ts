@@ -91,17 +91,27 @@ async function admin(url: string, statement: string): Promise<void> {
   }
 }
 
-/** A store on a new, empty database of the test server. */
-export async function openTempPostgres(): Promise<TestDb> {
+/** A new, empty (unmigrated) database on the test server, and how to drop it. */
+export async function createTempDatabase(): Promise<
+  { url: string; drop(): Promise<void> }
+> {
   const base = await getAdminUrl();
   const name = `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
   await admin(base, `CREATE DATABASE ${name}`);
-  const url = withDatabase(base, name);
+  return {
+    url: withDatabase(base, name),
+    drop: () => admin(base, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
+
+/** A store on a new, empty database of the test server. */
+export async function openTempPostgres(): Promise<TestDb> {
+  const { url, drop } = await createTempDatabase();
   let store;
   try {
     store = await openPostgresStore(url);
   } catch (e) {
-    await admin(base, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await drop();
     throw e;
   }
   return {
@@ -109,7 +119,7 @@ export async function openTempPostgres(): Promise<TestDb> {
     url,
     async cleanup() {
       await store.close();
-      await admin(base, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await drop();
     },
   };
 }
