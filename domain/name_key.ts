@@ -11,11 +11,16 @@ const ASCII = /^\p{ASCII}*$/u;
 /** A name reaches its key in one or two rounds; the bound only guards against a surprise. */
 const MAX_ROUNDS = 8;
 
+/** An "I" with the marks that follow it (NFD). */
+const CAPITAL_I_SEQUENCE = /I\p{M}+/gu;
+
 function foldRound(s: string): string {
   // Upper then lower case is full case folding: "ß" → "SS" → "ss", like
-  // "ẞ" and "SS"; "ς" and "σ" both go through "Σ". U+0130 "İ" becomes "I"
-  // so that the Turkish i's all meet (see `nameKey`).
-  const upper = s.toUpperCase().normalize("NFKC").replaceAll("\u0130", "I");
+  // "ẞ" and "SS"; "ς" and "σ" both go through "Σ". The dot above goes from
+  // every capital I ("İ" is "I" + U+0307 in NFD, and a Turkish upper case
+  // gives "į" one too) so that the Turkish i's all meet (see `nameKey`).
+  const upper = s.toUpperCase().normalize("NFD")
+    .replace(CAPITAL_I_SEQUENCE, (seq) => seq.replaceAll("\u0307", ""));
   return upper.toLowerCase().normalize("NFKC");
 }
 
@@ -29,7 +34,8 @@ function foldRound(s: string): string {
  *   ("Ｃａｆé" fullwidth, the "ﬁ" ligature, a no-break space).
  * - Case folding, not lower case only: "STRASSE", "Straße" and "STRAẞE" are
  *   one name, and so are "ΟΔΟΣ", "οδος" and "οδοσ".
- * - Turkish i: "I", "ı", "İ" and "i" (and "i" + U+0307) all give "i", so a
+ * - Turkish i: "I", "ı", "İ" and "i" (and "i" + U+0307) all give "i", and
+ *   an i with other marks keeps them but not a dot above ("į", "Į̇"), so a
  *   name matches itself whether it was cased the Turkish way ("SICAK" ↔
  *   "Sıcak", "İSTANBUL" ↔ "istanbul") or the default way. The cost: names
  *   that differ only in the dot of an i ("Kır", "Kir") are the same name.
@@ -38,6 +44,12 @@ function foldRound(s: string): string {
  * `s.toLowerCase()`, their Turkish forms and `s.normalize("NFD")`, and
  * `nameKey(nameKey(s)) === nameKey(s)`. A key never contains an ASCII
  * capital letter. Names are not trimmed here: the schemas trim them.
+ *
+ * One exception, as in Unicode's own caseless matching: U+0345 (the Greek
+ * iota subscript of "ᾳ") next to another combining mark. Upper case turns it
+ * into a letter, "Ι", and whether the other mark ends up on that letter or
+ * on the one before depends on the normalisation the text had, so such
+ * spellings can differ. "ᾳ", "ΑΙ" and "αι" alone are one name.
  */
 export function nameKey(name: string): string {
   // Hot path (every priced order builds a lookup): ASCII only folds A–Z.

@@ -13,6 +13,7 @@ Deno.test("nameKey() folds case and accents the way diners type them", () => {
     ["ﬁsh", "FISH", "fish"],
     ["Pizza\u00a0Margherita", "pizza margherita"],
     ["😀 Burger", "😀 BURGER"],
+    ["ᾳ", "ΑΙ", "αι", "\u03b1\u0345"],
   ];
   for (const names of same) {
     for (const n of names) assert.equal(nameKey(n), nameKey(names[0]!), n);
@@ -33,6 +34,12 @@ Deno.test("nameKey() makes the four Turkish i's one letter, cased either way", (
     assert.equal(nameKey(n.toLocaleLowerCase("tr")), nameKey(n));
   }
   assert.equal(nameKey("İSTANBUL"), nameKey("istanbul"));
+  // An i with another mark keeps it, whichever casing added a dot above.
+  for (const name of ["Kįšt", "Ḭ", "ị"]) {
+    assert.equal(nameKey(name.toLocaleUpperCase("tr")), nameKey(name), name);
+    assert.equal(nameKey(name.toUpperCase()), nameKey(name), name);
+  }
+  assert.notEqual(nameKey("į"), nameKey("i"));
   assert.equal(nameKey("SICAK"), nameKey("Sıcak"));
 });
 
