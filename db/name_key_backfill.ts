@@ -64,10 +64,10 @@ export async function backfillPostgresNameKeys(
   const named = rows.map((r) => ({ id: Number(r.id), name: String(r.name) }));
   const keys = keysFor(table, named);
   if (keys.length === 0) return;
+  const ids = keys.map((k) => k.id);
+  const values = keys.map((k) => k.key);
   await tx`
     UPDATE ${tx(table)} AS t SET name_key = k.key
-    FROM unnest(${keys.map((k) => k.id)}::bigint[], ${
-    keys.map((k) => k.key)
-  }::text[]) AS k(id, key)
+    FROM unnest(${ids}::bigint[], ${values}::text[]) AS k(id, key)
     WHERE t.id = k.id`;
 }

@@ -164,14 +164,13 @@ export class PostgresStore implements Store {
   }
 
   createMenuItem(input: MenuItemInput): Promise<MenuItem> {
+    const key = nameKey(input.name);
     return this.transaction(async (tx) => {
       try {
         const [row] = await tx.sql`
           INSERT INTO menu_items (name, name_key, description, price_cents, category,
             available, stock, created_at, updated_at)
-          VALUES (${input.name}, ${
-          nameKey(input.name)
-        }, ${input.description}, ${input.priceCents},
+          VALUES (${input.name}, ${key}, ${input.description}, ${input.priceCents},
             ${input.category}, ${input.available}, ${input.stock}, ${tx.now}, ${tx.now})
           RETURNING *`;
         const item = toMenuItem(row!);
@@ -270,16 +269,14 @@ export class PostgresStore implements Store {
   }
 
   createInventoryItem(input: InventoryInput): Promise<InventoryItem> {
+    const key = nameKey(input.name);
     return this.transaction(async (tx) => {
       try {
         const [row] = await tx.sql`
           INSERT INTO inventory_items (name, name_key, quantity, unit, low_threshold, created_at,
             updated_at)
-          VALUES (${input.name}, ${
-          nameKey(input.name)
-        }, ${input.quantity}, ${input.unit},
-            ${input.lowThreshold},
-            ${tx.now}, ${tx.now})
+          VALUES (${input.name}, ${key}, ${input.quantity}, ${input.unit},
+            ${input.lowThreshold}, ${tx.now}, ${tx.now})
           RETURNING *`;
         const item = toInventoryItem(row!);
         tx.event("inventory.updated", inventoryJson(item));
