@@ -34,7 +34,7 @@ const SELECT_KEYS =
 
 const SELECT_MENU = `SELECT * FROM menu_items
   WHERE id IN (SELECT value FROM json_each(?))
-     OR lower(name) IN (SELECT value FROM json_each(?))`;
+     OR name_key IN (SELECT value FROM json_each(?))`;
 
 const INSERT_ORDERS =
   `INSERT INTO orders (status, customer_name, table_label, notes,

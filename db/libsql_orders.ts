@@ -18,7 +18,7 @@ async function loadMenu(tx: WriteTx, input: NewOrder): Promise<MenuItem[]> {
   const { ids, names } = menuRefs(input.items);
   const where: string[] = [];
   if (ids.length) where.push(`id IN (${marks(ids.length)})`);
-  if (names.length) where.push(`lower(name) IN (${marks(names.length)})`);
+  if (names.length) where.push(`name_key IN (${marks(names.length)})`);
   const rows = await tx.all(
     `SELECT * FROM menu_items WHERE ${where.join(" OR ")}`,
     [

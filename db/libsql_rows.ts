@@ -33,6 +33,7 @@ export function toMenuItem(r: Row): MenuItem {
     stock: numOrNull(r.stock),
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
+    nameKey: strOrNull(r.name_key) ?? undefined,
   };
 }
 

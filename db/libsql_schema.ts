@@ -1,12 +1,26 @@
 /** libSQL migrations, applied in order at start; each runs once. */
+import {
+  backfillLibsqlNameKeys,
+  type NameKeyTable,
+} from "./name_key_backfill.ts";
 import type { Sql } from "./libsql_writer.ts";
 
-/** A numbered list of statements. */
+/**
+ * A numbered list of steps: SQL statements, or functions for what SQL cannot
+ * do (such as computing `nameKey`), run in order in the same transaction.
+ */
 export interface Migration {
   version: number;
   name: string;
-  statements: string[];
+  statements: (string | ((sql: Sql) => Promise<void>))[];
 }
+
+/** The tables migration 3 gives a `name_key` (spelled out: a shipped migration never changes). */
+const NAME_KEY_TABLES: NameKeyTable[] = [
+  "menu_items",
+  "inventory_items",
+  "vending_products",
+];
 
 /** Every libSQL migration, oldest first. Append; never edit a shipped one. */
 export const LIBSQL_MIGRATIONS: Migration[] = [{
@@ -94,7 +108,19 @@ export const LIBSQL_MIGRATIONS: Migration[] = [{
       updated_at INTEGER NOT NULL)`,
   ],
 }, {
-  // Version 3 belongs to another change (issue 24, Unicode name keys).
+  version: 3,
+  name: "name_keys",
+  // Names are unique and matched by `nameKey` (SQLite folds ASCII only). The
+  // column stays nullable: SQLite adds NOT NULL only with a default, and a
+  // rebuild of menu_items would fight order_items' foreign key inside this
+  // transaction. Every write sets it. The old NOCASE constraint on `name`
+  // stays too (a rebuild again); two names equal under it share a key anyway.
+  statements: NAME_KEY_TABLES.flatMap((table) => [
+    `ALTER TABLE ${table} ADD COLUMN name_key TEXT`,
+    (sql: Sql) => backfillLibsqlNameKeys(sql, table),
+    `CREATE UNIQUE INDEX ${table}_name_key ON ${table} (name_key)`,
+  ]),
+}, {
   version: 4,
   name: "order_items_stock_taken",
   statements: [
@@ -150,7 +176,9 @@ export async function migrate(
     if (done.has(m.version)) continue;
     await sql.run("BEGIN IMMEDIATE");
     try {
-      for (const s of m.statements) await sql.run(s);
+      for (const s of m.statements) {
+        await (typeof s === "string" ? sql.run(s) : s(sql));
+      }
       await sql.run(
         "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
         [m.version, m.name, Date.now()],

@@ -44,6 +44,7 @@ import {
 } from "./libsql_writer.ts";
 import type { MenuQuery, PlaceOptions, Store } from "./store.ts";
 import { inventoryAfter, isLow } from "../domain/inventory.ts";
+import { nameKey, renamedKey } from "../domain/name_key.ts";
 
 /** Options of a libSQL store. */
 export interface LibsqlOptions {
@@ -192,10 +193,11 @@ export class LibsqlStore implements Store {
     return this.write(async (tx) => {
       try {
         const [row] = await tx.all(
-          `INSERT INTO menu_items (name, description, price_cents, category, available, stock,
-             created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+          `INSERT INTO menu_items (name, name_key, description, price_cents, category, available,
+             stock, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
           [
             input.name,
+            nameKey(input.name),
             input.description,
             input.priceCents,
             input.category,
@@ -227,10 +229,12 @@ export class LibsqlStore implements Store {
       const next = { ...old, ...patch };
       try {
         const [row] = await tx.all(
-          `UPDATE menu_items SET name = ?, description = ?, price_cents = ?, category = ?,
-             available = ?, stock = ?, updated_at = ? WHERE id = ? RETURNING *`,
+          `UPDATE menu_items SET name = ?, name_key = COALESCE(?, name_key), description = ?,
+             price_cents = ?, category = ?, available = ?, stock = ?, updated_at = ?
+           WHERE id = ? RETURNING *`,
           [
             next.name,
+            renamedKey(old.name, next.name),
             next.description,
             next.priceCents,
             next.category,
@@ -397,10 +401,11 @@ export class LibsqlStore implements Store {
     return this.write(async (tx) => {
       try {
         const [row] = await tx.all(
-          `INSERT INTO inventory_items (name, quantity, unit, low_threshold, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
+          `INSERT INTO inventory_items (name, name_key, quantity, unit, low_threshold, created_at,
+             updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`,
           [
             input.name,
+            nameKey(input.name),
             input.quantity,
             input.unit,
             input.lowThreshold,

@@ -6,6 +6,7 @@
  * leases on the fly.
  */
 import type { IdemKey } from "../domain/idempotency.ts";
+import { nameKey } from "../domain/name_key.ts";
 import {
   type ChooseInput,
   type LeaseTimes,
@@ -136,9 +137,9 @@ export class LibsqlVending implements VendingStore {
     return this.store.write(async (tx) => {
       try {
         const [row] = await tx.all(
-          `INSERT INTO vending_products (name, stock, created_at, updated_at)
-           VALUES (?, ?, ?, ?) RETURNING *`,
-          [input.name, input.stock, tx.now, tx.now],
+          `INSERT INTO vending_products (name, name_key, stock, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?) RETURNING *`,
+          [input.name, nameKey(input.name), input.stock, tx.now, tx.now],
         );
         const p = toProduct(row!);
         await tx.event("vending.product.updated", productJson(p));

@@ -47,7 +47,7 @@ export async function runOrderBatch(
   const held = claimKeys(conn, batch, now);
   const menu = conn`
     SELECT * FROM menu_items
-    WHERE id = ANY(${refs.ids}::bigint[]) OR lower(name) = ANY(${refs.names}::text[])
+    WHERE id = ANY(${refs.ids}::bigint[]) OR name_key = ANY(${refs.names}::text[])
     ORDER BY id FOR UPDATE`.execute();
   const ids = drawIds(conn, batch);
   const [, heldKeys, menuRows, { orderIds, lineIds }] = await Promise.all([

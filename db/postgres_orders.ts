@@ -35,7 +35,7 @@ function loadMenu(tx: PgTx, input: NewOrder): Promise<MenuItem[]> {
   const { ids, names } = menuRefs(input.items);
   return tx.sql`
     SELECT * FROM menu_items
-    WHERE id = ANY(${ids}::bigint[]) OR lower(name) = ANY(${names}::text[])`
+    WHERE id = ANY(${ids}::bigint[]) OR name_key = ANY(${names}::text[])`
     .execute().then((rows) => rows.map(toMenuItem));
 }
 

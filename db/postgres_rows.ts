@@ -30,6 +30,7 @@ export function toMenuItem(r: Row): MenuItem {
     stock: numOrNull(r.stock),
     createdAt: ms(r.created_at),
     updatedAt: ms(r.updated_at),
+    nameKey: r.name_key ?? undefined,
   };
 }
 

@@ -1,12 +1,26 @@
 /** PostgreSQL migrations, applied at start under an advisory lock so several instances can start at once. */
-import type { Sql } from "postgres";
+import type { Sql, TransactionSql } from "postgres";
+import {
+  backfillPostgresNameKeys,
+  type NameKeyTable,
+} from "./name_key_backfill.ts";
 
-/** A numbered list of statements. */
+/**
+ * A numbered list of steps: SQL statements, or functions for what SQL cannot
+ * do (such as computing `nameKey`), run in order in the same transaction.
+ */
 export interface PgMigration {
   version: number;
   name: string;
-  statements: string[];
+  statements: (string | ((tx: TransactionSql) => Promise<void>))[];
 }
+
+/** The tables migration 4 gives a `name_key` (spelled out: a shipped migration never changes). */
+const NAME_KEY_TABLES: NameKeyTable[] = [
+  "menu_items",
+  "inventory_items",
+  "vending_products",
+];
 
 /** Every PostgreSQL migration, oldest first. Append; never edit a shipped one. */
 export const POSTGRES_MIGRATIONS: PgMigration[] = [{
@@ -111,7 +125,19 @@ export const POSTGRES_MIGRATIONS: PgMigration[] = [{
     `ALTER TABLE idempotency_keys SET (fillfactor = 20)`,
   ],
 }, {
-  // Version 4 belongs to another change (issue 24, Unicode name keys).
+  version: 4,
+  name: "name_keys",
+  // Names are unique and matched by `nameKey`: lower() folds by the
+  // cluster's lc_ctype, which under C leaves "É" as it is. The key index
+  // replaces the lower(name) one.
+  statements: NAME_KEY_TABLES.flatMap((table) => [
+    `ALTER TABLE ${table} ADD COLUMN name_key text`,
+    (tx: TransactionSql) => backfillPostgresNameKeys(tx, table),
+    `ALTER TABLE ${table} ALTER COLUMN name_key SET NOT NULL`,
+    `CREATE UNIQUE INDEX ${table}_name_key ON ${table} (name_key)`,
+    `DROP INDEX ${table}_name`,
+  ]),
+}, {
   version: 5,
   name: "order_items_stock_taken",
   statements: [
@@ -171,7 +197,9 @@ export async function migratePostgres(
     const applied: number[] = [];
     for (const m of migrations) {
       if (done.has(m.version)) continue;
-      for (const s of m.statements) await tx.unsafe(s);
+      for (const s of m.statements) {
+        await (typeof s === "string" ? tx.unsafe(s) : s(tx));
+      }
       await tx`INSERT INTO schema_migrations (version, name, applied_at)
         VALUES (${m.version}, ${m.name}, now())`;
       applied.push(m.version);

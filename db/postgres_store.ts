@@ -10,6 +10,7 @@ import {
   UnavailableError,
 } from "../domain/errors.ts";
 import { inventoryAfter, isLow } from "../domain/inventory.ts";
+import { nameKey, renamedKey } from "../domain/name_key.ts";
 import type {
   FeedEvent,
   InventoryChange,
@@ -163,12 +164,13 @@ export class PostgresStore implements Store {
   }
 
   createMenuItem(input: MenuItemInput): Promise<MenuItem> {
+    const key = nameKey(input.name);
     return this.transaction(async (tx) => {
       try {
         const [row] = await tx.sql`
-          INSERT INTO menu_items (name, description, price_cents, category, available,
-            stock, created_at, updated_at)
-          VALUES (${input.name}, ${input.description}, ${input.priceCents},
+          INSERT INTO menu_items (name, name_key, description, price_cents, category,
+            available, stock, created_at, updated_at)
+          VALUES (${input.name}, ${key}, ${input.description}, ${input.priceCents},
             ${input.category}, ${input.available}, ${input.stock}, ${tx.now}, ${tx.now})
           RETURNING *`;
         const item = toMenuItem(row!);
@@ -192,9 +194,11 @@ export class PostgresStore implements Store {
         );
       }
       const next = { ...toMenuItem(old), ...patch };
+      const key = renamedKey(String(old.name), next.name);
       try {
         const [row] = await tx.sql`
-          UPDATE menu_items SET name = ${next.name}, description = ${next.description},
+          UPDATE menu_items SET name = ${next.name},
+            name_key = COALESCE(${key}::text, name_key), description = ${next.description},
             price_cents = ${next.priceCents}, category = ${next.category},
             available = ${next.available}, stock = ${next.stock}, updated_at = ${tx.now}
           WHERE id = ${id} RETURNING *`;
@@ -265,12 +269,14 @@ export class PostgresStore implements Store {
   }
 
   createInventoryItem(input: InventoryInput): Promise<InventoryItem> {
+    const key = nameKey(input.name);
     return this.transaction(async (tx) => {
       try {
         const [row] = await tx.sql`
-          INSERT INTO inventory_items (name, quantity, unit, low_threshold, created_at, updated_at)
-          VALUES (${input.name}, ${input.quantity}, ${input.unit}, ${input.lowThreshold},
-            ${tx.now}, ${tx.now})
+          INSERT INTO inventory_items (name, name_key, quantity, unit, low_threshold, created_at,
+            updated_at)
+          VALUES (${input.name}, ${key}, ${input.quantity}, ${input.unit},
+            ${input.lowThreshold}, ${tx.now}, ${tx.now})
           RETURNING *`;
         const item = toInventoryItem(row!);
         tx.event("inventory.updated", inventoryJson(item));

@@ -8,6 +8,7 @@
  */
 import type { Row } from "postgres";
 import type { IdemKey } from "../domain/idempotency.ts";
+import { nameKey } from "../domain/name_key.ts";
 import {
   type ChooseInput,
   type LeaseTimes,
@@ -153,12 +154,14 @@ export class PostgresVending implements VendingStore {
   }
 
   createProduct(input: { name: string; stock: number }): Promise<Product> {
+    const key = nameKey(input.name);
     return this.store.transaction(async (tx) => {
       let rows;
       try {
         rows = await tx.sql`
-          INSERT INTO vending_products (name, stock, created_at, updated_at)
-          VALUES (${input.name}, ${input.stock}, ${tx.now}, ${tx.now}) RETURNING *`;
+          INSERT INTO vending_products (name, name_key, stock, created_at, updated_at)
+          VALUES (${input.name}, ${key}, ${input.stock}, ${tx.now}, ${tx.now})
+          RETURNING *`;
       } catch (e) {
         if (isUniqueViolation(e)) throw duplicateProduct();
         throw e;

@@ -1,5 +1,6 @@
 /** Pure order rules: resolve requested lines against the menu, price them, check stock. */
 import { ConflictError, ValidationError } from "./errors.ts";
+import { nameKey } from "./name_key.ts";
 import type { MenuItem, NewOrder, Order, OrderLineInput } from "./types.ts";
 
 /** A line ready to store: linked to a menu item (priced) or free text (unpriced). */
@@ -13,7 +14,7 @@ export interface PricedLine {
   stockTaken: number;
 }
 
-/** The menu items an order refers to, by id and by lower-cased name. */
+/** The menu items an order refers to, by id and by name key (`nameKey`). */
 export interface MenuLookup {
   byId: Map<number, MenuItem>;
   byName: Map<string, MenuItem>;
@@ -27,15 +28,19 @@ export interface PricedOrder {
   demand: Map<number, { item: MenuItem; quantity: number }>;
 }
 
-/** Builds a lookup from the rows a store loaded. */
+/**
+ * Builds a lookup from the rows a store loaded. A name matches by the key
+ * stored with the row, so a row that lost its key to an older one (see
+ * `assignNameKeys`) is found by id only, whichever other rows were loaded.
+ */
 export function menuLookup(items: MenuItem[]): MenuLookup {
   return {
     byId: new Map(items.map((m) => [m.id, m])),
-    byName: new Map(items.map((m) => [m.name.toLowerCase(), m])),
+    byName: new Map(items.map((m) => [m.nameKey ?? nameKey(m.name), m])),
   };
 }
 
-/** Menu ids and lower-cased names an order refers to, for the store to load. */
+/** Menu ids and name keys an order refers to, for the store to load. */
 export function menuRefs(
   lines: OrderLineInput[],
 ): { ids: number[]; names: string[] } {
@@ -43,7 +48,7 @@ export function menuRefs(
   const names = new Set<string>();
   for (const l of lines) {
     if (l.menuItemId !== undefined) ids.add(l.menuItemId);
-    else names.add(l.name.toLowerCase());
+    else names.add(nameKey(l.name));
   }
   return { ids: [...ids], names: [...names] };
 }
@@ -67,7 +72,7 @@ export function outOfStock(
 
 function resolve(line: OrderLineInput, menu: MenuLookup): MenuItem | null {
   if (line.menuItemId === undefined) {
-    return menu.byName.get(line.name.toLowerCase()) ?? null;
+    return menu.byName.get(nameKey(line.name)) ?? null;
   }
   const item = menu.byId.get(line.menuItemId);
   if (!item) {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { menuLookup, priceOrder } from "./pricing.ts";
 import { ConflictError, ValidationError } from "./errors.ts";
 import type { MenuItem } from "./types.ts";
+import { duplicateKey } from "./name_key.ts";
 
 const item = (id: number, over: Partial<MenuItem> = {}): MenuItem => ({
   id,
@@ -47,6 +48,41 @@ Deno.test("priceOrder() links names case-insensitively and keeps others unpriced
   assert.equal(p.lines[0]?.menuItemId, 1);
   assert.equal(p.lines[1]?.unitPriceCents, null);
   assert.equal(p.totalCents, 1001);
+});
+
+Deno.test("priceOrder() links a name by its Unicode key, whatever its case or normalisation", () => {
+  const menu = menuLookup([item(1, { name: "Éclair", stock: 3 })]);
+  for (const name of ["Éclair", "ÉCLAIR", "e\u0301clair"]) {
+    const p = priceOrder([{ name, quantity: 1 }], menu);
+    assert.equal(p.lines[0]?.menuItemId, 1, name);
+    assert.equal(p.demand.get(1)?.quantity, 1, name);
+  }
+  assert.throws(
+    () => priceOrder([{ name: "éclair", quantity: 4 }], menu),
+    ConflictError,
+  );
+});
+
+Deno.test("priceOrder() matches names by the stored key: a row that lost its key is found by id only", () => {
+  const kept = item(1, { name: "Éclair", nameKey: "éclair" });
+  const later = item(2, {
+    name: "éclair",
+    nameKey: duplicateKey("éclair", 2),
+  });
+  for (const rows of [[kept, later], [later, kept]]) {
+    const p = priceOrder([{ name: "ÉCLAIR", quantity: 1 }], menuLookup(rows));
+    assert.equal(p.lines[0]?.menuItemId, 1);
+  }
+  const alone = priceOrder(
+    [{ name: "éclair", quantity: 1 }],
+    menuLookup([later]),
+  );
+  assert.equal(alone.lines[0]?.menuItemId, null);
+  const byId = priceOrder(
+    [{ menuItemId: 2, quantity: 1 }],
+    menuLookup([later]),
+  );
+  assert.equal(byId.lines[0]?.menuItemId, 2);
 });
 
 Deno.test("priceOrder() rejects unknown, unavailable and sold-out items by name", () => {

@@ -12,6 +12,11 @@ export interface MenuItem {
   stock: number | null;
   createdAt: number;
   updatedAt: number;
+  /**
+   * The stored name key (`domain/name_key.ts`), as read from the database:
+   * a row kept from before keys may hold a `duplicateKey` instead.
+   */
+  nameKey?: string;
 }
 
 /** Fields of a new menu item. */

@@ -268,7 +268,7 @@ export const bistroDocs: OpDoc[] = [
     tag: "Bistro92",
     summary: "Place a table order",
     description:
-      "Item names are free text: a name equal (case-insensitively) to a menu item is linked and priced, any other becomes an unpriced line. The kitchen sees the order like any other. Errors answer {detail}: a message, or FastAPI-style [{loc,msg,type}] for field errors.",
+      "Item names are free text: a name equal to a menu item's, ignoring case (Turkish i's included) and Unicode normalisation (NFKC), is linked and priced, any other becomes an unpriced line. The kitchen sees the order like any other. Errors answer {detail}: a message, or FastAPI-style [{loc,msg,type}] for field errors.",
     body: BistroOrderBody,
     headers: [IDEMPOTENCY_HEADER],
     responses: {

@@ -101,7 +101,11 @@ export const menuDocs: OpDoc[] = [
     tag: "Menu",
     summary: "Add a menu item",
     body: NewMenuItemBody,
-    responses: { 201: item, 409: "Duplicate name", 422: invalid },
+    responses: {
+      201: item,
+      409: "Duplicate name (ignoring case and Unicode normalisation)",
+      422: invalid,
+    },
   },
   {
     method: "put",
@@ -112,7 +116,7 @@ export const menuDocs: OpDoc[] = [
     responses: {
       200: item,
       404: notFound,
-      409: "Duplicate name",
+      409: "Duplicate name (ignoring case and Unicode normalisation)",
       422: invalid,
     },
   },
