@@ -27,6 +27,8 @@ import {
   isRowId,
   modelNotFound,
   notChoosing,
+  requireFields,
+  STOCK_RULES,
 } from "../domain/vending_rules.ts";
 import { idempotent } from "./libsql_idempotency.ts";
 import { numOrNull } from "./libsql_rows.ts";
@@ -134,6 +136,7 @@ export class LibsqlVending implements VendingStore {
 
   createProduct(input: { name: string; stock: number }): Promise<Product> {
     return this.store.write(async (tx) => {
+      requireFields(input, STOCK_RULES);
       try {
         const [row] = await tx.all(
           `INSERT INTO vending_products (name, stock, created_at, updated_at)
@@ -152,6 +155,7 @@ export class LibsqlVending implements VendingStore {
 
   setProductStock(id: number, stock: number): Promise<Product> {
     return this.store.write(async (tx) => {
+      requireFields({ stock }, STOCK_RULES);
       const rows = isRowId(id)
         ? await tx.all(
           "UPDATE vending_products SET stock = ?, updated_at = ? WHERE id = ? RETURNING *",

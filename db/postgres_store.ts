@@ -9,7 +9,8 @@ import {
   NotFoundError,
   UnavailableError,
 } from "../domain/errors.ts";
-import { inventoryAfter, isLow } from "../domain/inventory.ts";
+import { deltaRefused, inventoryAfter, isLow } from "../domain/inventory.ts";
+import { checkInventoryNumbers, checkMenuNumbers } from "../domain/bounds.ts";
 import type {
   FeedEvent,
   InventoryChange,
@@ -164,6 +165,7 @@ export class PostgresStore implements Store {
 
   createMenuItem(input: MenuItemInput): Promise<MenuItem> {
     return this.transaction(async (tx) => {
+      checkMenuNumbers(input);
       try {
         const [row] = await tx.sql`
           INSERT INTO menu_items (name, description, price_cents, category, available,
@@ -183,6 +185,7 @@ export class PostgresStore implements Store {
 
   updateMenuItem(id: number, patch: MenuItemPatch): Promise<MenuItem> {
     return this.transaction(async (tx) => {
+      checkMenuNumbers(patch);
       const [old] = await tx.sql`
         SELECT * FROM menu_items WHERE id = ${id} FOR UPDATE`;
       if (!old) {
@@ -266,6 +269,7 @@ export class PostgresStore implements Store {
 
   createInventoryItem(input: InventoryInput): Promise<InventoryItem> {
     return this.transaction(async (tx) => {
+      checkInventoryNumbers(input);
       try {
         const [row] = await tx.sql`
           INSERT INTO inventory_items (name, quantity, unit, low_threshold, created_at, updated_at)
@@ -297,11 +301,20 @@ export class PostgresStore implements Store {
       }
       const before = toInventoryItem(row);
       const next = inventoryAfter(before, change);
-      const [updated] = await tx.sql`
-        UPDATE inventory_items SET quantity = ${next.quantity},
-          low_threshold = ${next.lowThreshold}, updated_at = ${tx.now}
-        WHERE id = ${id} RETURNING *`;
-      const item = toInventoryItem(updated!);
+      // A delta is applied and bounded in the UPDATE itself (see `deltaWindow`).
+      const [updated] = next.delta === null
+        ? await tx.sql`
+          UPDATE inventory_items SET quantity = ${next.quantity},
+            low_threshold = ${next.lowThreshold}, updated_at = ${tx.now}
+          WHERE id = ${id} RETURNING *`
+        : await tx.sql`
+          UPDATE inventory_items SET quantity = quantity + ${next.delta},
+            low_threshold = ${next.lowThreshold}, updated_at = ${tx.now}
+          WHERE id = ${id}
+            AND quantity BETWEEN ${next.window.min} AND ${next.window.max}
+          RETURNING *`;
+      if (!updated) throw deltaRefused(before, next.delta ?? 0);
+      const item = toInventoryItem(updated);
       tx.event("inventory.updated", inventoryJson(item));
       if (isLow(item) && !isLow(before)) {
         tx.event("inventory.low", inventoryJson(item));

@@ -30,6 +30,8 @@ import {
   isRowId,
   modelNotFound,
   notChoosing,
+  requireFields,
+  STOCK_RULES,
 } from "../domain/vending_rules.ts";
 // Type-only imports of the store: a libSQL deployment never loads the driver.
 import { idempotent } from "./postgres_idempotency.ts";
@@ -154,6 +156,7 @@ export class PostgresVending implements VendingStore {
 
   createProduct(input: { name: string; stock: number }): Promise<Product> {
     return this.store.transaction(async (tx) => {
+      requireFields(input, STOCK_RULES);
       let rows;
       try {
         rows = await tx.sql`
@@ -171,6 +174,7 @@ export class PostgresVending implements VendingStore {
 
   setProductStock(id: number, stock: number): Promise<Product> {
     return this.store.transaction(async (tx) => {
+      requireFields({ stock }, STOCK_RULES);
       const [row] = isRowId(id)
         ? await tx.sql`
           UPDATE vending_products SET stock = ${stock}, updated_at = ${tx.now}
