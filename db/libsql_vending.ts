@@ -25,6 +25,7 @@ import {
   insufficientStock,
   invalidSelection,
   isRowId,
+  MAX_INT,
   modelNotFound,
   notChoosing,
   requireFields,
@@ -49,8 +50,9 @@ const isUnique = (e: unknown) =>
 const EFFECTIVELY_IDLE = `(status = 'idle'
   OR (status = 'processing' AND busy_until <= ?1)
   OR (status = 'choose_product' AND claimed_at <= ?1 - ?2))`;
+// Stops at MAX_INT as `settle` does.
 const USES =
-  `usage_count + (CASE WHEN status = 'processing' THEN 1 ELSE 0 END)`;
+  `MIN(usage_count + (CASE WHEN status = 'processing' THEN 1 ELSE 0 END), ${MAX_INT})`;
 
 /** VendingStore over a LibsqlStore's writer and reader. */
 export class LibsqlVending implements VendingStore {

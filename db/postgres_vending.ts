@@ -28,6 +28,7 @@ import {
   insufficientStock,
   invalidSelection,
   isRowId,
+  MAX_INT,
   modelNotFound,
   notChoosing,
   requireFields,
@@ -269,6 +270,7 @@ export class PostgresVending implements VendingStore {
    * `choose_product`. Rows other claims hold are skipped, not waited for.
    */
   #claim(): Promise<MachineRecord | null> {
+    // usage_count stops at MAX_INT as `settle` does: one more would fail every claim (22003).
     return this.store.transaction(async (tx) => {
       const expired = new Date(tx.now.getTime() - this.times.claimTtlMs);
       const [row] = await tx.sql`
@@ -277,11 +279,12 @@ export class PostgresVending implements VendingStore {
           WHERE status = 'idle'
              OR (status = 'processing' AND busy_until <= ${tx.now})
              OR (status = 'choose_product' AND claimed_at <= ${expired})
-          ORDER BY usage_count + (status = 'processing')::int, id
+          ORDER BY usage_count::bigint + (status = 'processing')::int, id
           LIMIT 1
           FOR UPDATE SKIP LOCKED)
         UPDATE vending_machines m
-        SET usage_count = m.usage_count + (m.status = 'processing')::int,
+        SET usage_count = LEAST(
+              m.usage_count::bigint + (m.status = 'processing')::int, ${MAX_INT}),
             status = 'choose_product', busy_until = NULL,
             claimed_at = ${tx.now}, updated_at = ${tx.now}
         FROM pick WHERE m.id = pick.id

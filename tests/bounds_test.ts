@@ -9,9 +9,13 @@ import { ConflictError, ValidationError } from "../domain/errors.ts";
 import { openVending } from "../db/vending_open.ts";
 import type { PostgresStore } from "../db/postgres_store.ts";
 import { postgresTestBackend } from "./_postgres.ts";
+import { LibsqlStore, openLibsqlStore } from "../db/libsql_store.ts";
+import { MAX_INT } from "../domain/vending_rules.ts";
 import {
   addItem,
+  backends,
   jsonReq,
+  testConfig,
   type TestCtx,
   testEachBackend as test,
 } from "./_helpers.ts";
@@ -204,3 +208,55 @@ Deno.test({
     }
   },
 });
+
+/** A machine at the largest usage_count, its vend over: raw SQL per backend. */
+const SATURATED: Record<string, string> = {
+  libsql:
+    "UPDATE vending_machines SET usage_count = 2147483647, status = 'processing', busy_until = 1",
+  postgres:
+    "UPDATE vending_machines SET usage_count = 2147483647, status = 'processing', busy_until = now() - interval '1 second'",
+};
+
+const RUNNING: Record<string, string> = {
+  libsql: "busy_until = 4102444800000",
+  postgres: "busy_until = now() + interval '1 hour'",
+};
+
+for (const backend of backends()) {
+  Deno.test({
+    name:
+      `[${backend.name}] usage_count stops at the integer column's maximum instead of failing every claim`,
+    ignore: backend.skip !== undefined,
+    async fn() {
+      const dir = await Deno.makeTempDir({ prefix: "forkflow-bounds-" });
+      const db = backend.name === "postgres" ? await backend.open() : null;
+      // The libSQL store runs in this thread here, so the test can write raw SQL.
+      const store = db?.store ?? await openLibsqlStore(`file:${dir}/t.db`);
+      const raw = (sql: string) =>
+        store instanceof LibsqlStore
+          ? store.write((tx) => tx.run(sql))
+          : (store as PostgresStore).transaction((tx) => tx.sql.unsafe(sql));
+      try {
+        const vending = openVending(store, testConfig());
+        const m = await vending.createMachine("A");
+        await raw(SATURATED[backend.name]!);
+        assert.equal((await vending.getMachine(m.id))!.usageCount, MAX_INT);
+        const claimed = await vending.startWork();
+        assert.equal(claimed.id, m.id);
+        assert.equal(claimed.usageCount, MAX_INT);
+        // Mid-vend (lease running): a reset counts the vend.
+        await raw(
+          SATURATED[backend.name]!.replace(
+            /busy_until = .*/,
+            RUNNING[backend.name]!,
+          ),
+        );
+        const reset = await vending.resetMachine(m.id);
+        assert.equal(reset.usageCount, MAX_INT);
+      } finally {
+        await (db ? db.cleanup() : store.close());
+        await Deno.remove(dir, { recursive: true });
+      }
+    },
+  });
+}
