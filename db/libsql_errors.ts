@@ -10,6 +10,14 @@ import {
   ValidationError,
 } from "../domain/errors.ts";
 
+/** The constraints PostgreSQL's 23514, 23505 and 23503 name (a trigger's RAISE is left alone). */
+const CONSTRAINTS = new Set([
+  "SQLITE_CONSTRAINT_CHECK",
+  "SQLITE_CONSTRAINT_UNIQUE",
+  "SQLITE_CONSTRAINT_PRIMARYKEY",
+  "SQLITE_CONSTRAINT_FOREIGNKEY",
+]);
+
 const code = (e: unknown) => String((e as { code?: unknown })?.code ?? "");
 const message = (e: unknown) => String((e as Error)?.message ?? "");
 
@@ -38,7 +46,7 @@ export function translateLibsqlError(e: unknown): unknown {
       "A number is outside the range the database can store",
     );
   }
-  if (code(e).startsWith("SQLITE_CONSTRAINT")) {
+  if (CONSTRAINTS.has(code(e))) {
     return new ConflictError(
       "constraint_violation",
       "The change conflicts with the current data",

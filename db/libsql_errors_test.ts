@@ -8,6 +8,8 @@ async function translated(source: string, args: unknown[] = []) {
   const db = openNative(":memory:");
   try {
     await db.sql.run("CREATE TABLE t (q INTEGER CHECK (q >= 0))");
+    await db.sql.run(`CREATE TRIGGER refuse BEFORE INSERT ON t WHEN NEW.q = 42
+      BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END`);
     await db.sql.all(source, args as never);
   } catch (e) {
     return translateLibsqlError(e);
@@ -38,6 +40,12 @@ Deno.test("translateLibsqlError() makes a failed CHECK a 409 and leaves others a
   const check = await translated("INSERT INTO t VALUES (?)", [-1]);
   assert.ok(check instanceof ConflictError);
   assert.equal(check.code, "constraint_violation");
+  const trigger = await translated("INSERT INTO t VALUES (?)", [42]);
+  assert.match(
+    String(trigger),
+    /refused by a trigger/,
+    "a trigger's own error",
+  );
   const other = await translated("SELECT * FROM missing_table");
   assert.ok(
     !(other instanceof ConflictError || other instanceof ValidationError),
