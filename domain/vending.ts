@@ -86,7 +86,7 @@ export function settle(
 
 /**
  * The use count once a vend in progress is counted. It stops at MAX_INT, the
- * largest PostgreSQL \`integer\`: past it every claim of the machine would fail.
+ * largest PostgreSQL `integer`: past it every claim of the machine would fail.
  */
 function usesAfter(m: MachineRecord): number {
   return Math.min(MAX_INT, m.usageCount + (m.status === "processing" ? 1 : 0));
