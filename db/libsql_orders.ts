@@ -7,6 +7,7 @@ import {
   outOfStock,
   priceOrder,
 } from "../domain/pricing.ts";
+import { MAX_QUANTITY } from "../domain/schemas.ts";
 import type { MenuItem, NewOrder, Order } from "../domain/types.ts";
 import { menuItemJson, orderJson } from "../domain/wire.ts";
 import { selectMenuItem, selectOrder, toMenuItem } from "./libsql_rows.ts";
@@ -109,10 +110,11 @@ async function restoreStock(tx: WriteTx, order: Order): Promise<void> {
   }
   for (const [id, quantity] of back) {
     // An item sold out by stock (0 and unavailable) comes back; one switched off by hand with stock left stays off.
+    // Stock set to the maximum since the order was placed stays at the maximum.
     const changed = await tx.run(
       `UPDATE menu_items SET available = CASE WHEN stock = 0 THEN 1 ELSE available END,
-         stock = stock + ?, updated_at = ? WHERE id = ? AND stock IS NOT NULL`,
-      [quantity, tx.now, id],
+         stock = MIN(stock + ?, ?), updated_at = ? WHERE id = ? AND stock IS NOT NULL`,
+      [quantity, MAX_QUANTITY, tx.now, id],
     );
     const item = changed ? await selectMenuItem(tx, id) : null;
     if (item) await tx.event("menu.updated", menuItemJson(item));

@@ -35,6 +35,7 @@ import {
   toTextEvent,
 } from "./libsql_rows.ts";
 import { migrate } from "./libsql_schema.ts";
+import { translateLibsqlError } from "./libsql_errors.ts";
 import type { TextFeedEvent } from "../domain/text_event.ts";
 import {
   GroupWriter,
@@ -43,7 +44,8 @@ import {
   type WriteTx,
 } from "./libsql_writer.ts";
 import type { MenuQuery, PlaceOptions, Store } from "./store.ts";
-import { inventoryAfter, isLow } from "../domain/inventory.ts";
+import { deltaRefused, inventoryAfter, isLow } from "../domain/inventory.ts";
+import { checkInventoryNumbers, checkMenuNumbers } from "../domain/bounds.ts";
 import { nameKey, renamedKey } from "../domain/name_key.ts";
 
 /** Options of a libSQL store. */
@@ -148,9 +150,11 @@ export class LibsqlStore implements Store {
     );
   }
 
-  /** Runs `fn` as one job of the group-commit writer. */
+  /** Runs `fn` as one job of the group-commit writer; driver errors become domain errors. */
   write<T>(fn: (tx: WriteTx) => Promise<T>): Promise<T> {
-    return this.#writer.run(fn);
+    return this.#writer.run(fn).catch((e) => {
+      throw translateLibsqlError(e);
+    });
   }
 
   /** Runs a read on the reader connection. */
@@ -191,6 +195,7 @@ export class LibsqlStore implements Store {
 
   createMenuItem(input: MenuItemInput): Promise<MenuItem> {
     return this.write(async (tx) => {
+      checkMenuNumbers(input);
       try {
         const [row] = await tx.all(
           `INSERT INTO menu_items (name, name_key, description, price_cents, category, available,
@@ -219,6 +224,7 @@ export class LibsqlStore implements Store {
 
   updateMenuItem(id: number, patch: MenuItemPatch): Promise<MenuItem> {
     return this.write(async (tx) => {
+      checkMenuNumbers(patch);
       const old = await selectMenuItem(tx, id);
       if (!old) {
         throw new NotFoundError(
@@ -399,6 +405,7 @@ export class LibsqlStore implements Store {
 
   createInventoryItem(input: InventoryInput): Promise<InventoryItem> {
     return this.write(async (tx) => {
+      checkInventoryNumbers(input);
       try {
         const [row] = await tx.all(
           `INSERT INTO inventory_items (name, name_key, quantity, unit, low_threshold, created_at,
@@ -437,12 +444,28 @@ export class LibsqlStore implements Store {
       }
       const before = toInventoryItem(row);
       const next = inventoryAfter(before, change);
-      const [updated] = await tx.all(
-        `UPDATE inventory_items SET quantity = ?, low_threshold = ?, updated_at = ?
-         WHERE id = ? RETURNING *`,
-        [next.quantity, next.lowThreshold, tx.now, id],
-      );
-      const item = toInventoryItem(updated!);
+      // A delta is applied and bounded in the UPDATE itself (see `deltaWindow`).
+      const [updated] = next.delta === null
+        ? await tx.all(
+          `UPDATE inventory_items SET quantity = ?, low_threshold = ?, updated_at = ?
+           WHERE id = ? RETURNING *`,
+          [next.quantity, next.lowThreshold, tx.now, id],
+        )
+        : await tx.all(
+          `UPDATE inventory_items SET quantity = quantity + ?, low_threshold = ?,
+             updated_at = ?
+           WHERE id = ? AND quantity BETWEEN ? AND ? RETURNING *`,
+          [
+            next.delta,
+            next.lowThreshold,
+            tx.now,
+            id,
+            next.window.min,
+            next.window.max,
+          ],
+        );
+      if (!updated) throw deltaRefused(before, next.delta ?? 0);
+      const item = toInventoryItem(updated);
       await tx.event("inventory.updated", inventoryJson(item));
       if (isLow(item) && !isLow(before)) {
         await tx.event("inventory.low", inventoryJson(item));

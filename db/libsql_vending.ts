@@ -26,8 +26,11 @@ import {
   insufficientStock,
   invalidSelection,
   isRowId,
+  MAX_INT,
   modelNotFound,
   notChoosing,
+  requireFields,
+  STOCK_RULES,
 } from "../domain/vending_rules.ts";
 import { idempotent } from "./libsql_idempotency.ts";
 import { numOrNull } from "./libsql_rows.ts";
@@ -48,8 +51,9 @@ const isUnique = (e: unknown) =>
 const EFFECTIVELY_IDLE = `(status = 'idle'
   OR (status = 'processing' AND busy_until <= ?1)
   OR (status = 'choose_product' AND claimed_at <= ?1 - ?2))`;
+// Stops at MAX_INT as `settle` does.
 const USES =
-  `usage_count + (CASE WHEN status = 'processing' THEN 1 ELSE 0 END)`;
+  `MIN(usage_count + (CASE WHEN status = 'processing' THEN 1 ELSE 0 END), ${MAX_INT})`;
 
 /** VendingStore over a LibsqlStore's writer and reader. */
 export class LibsqlVending implements VendingStore {
@@ -135,6 +139,7 @@ export class LibsqlVending implements VendingStore {
 
   createProduct(input: { name: string; stock: number }): Promise<Product> {
     return this.store.write(async (tx) => {
+      requireFields(input, STOCK_RULES);
       try {
         const [row] = await tx.all(
           `INSERT INTO vending_products (name, name_key, stock, created_at, updated_at)
@@ -153,6 +158,7 @@ export class LibsqlVending implements VendingStore {
 
   setProductStock(id: number, stock: number): Promise<Product> {
     return this.store.write(async (tx) => {
+      requireFields({ stock }, STOCK_RULES);
       const rows = isRowId(id)
         ? await tx.all(
           "UPDATE vending_products SET stock = ?, updated_at = ? WHERE id = ? RETURNING *",

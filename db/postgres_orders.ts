@@ -15,6 +15,7 @@ import {
   outOfStock,
   priceOrder,
 } from "../domain/pricing.ts";
+import { MAX_QUANTITY } from "../domain/schemas.ts";
 import type { MenuItem, NewOrder, Order, Placed } from "../domain/types.ts";
 import { menuItemJson, orderJson } from "../domain/wire.ts";
 import { claimKey, storeOutcome } from "./postgres_idempotency.ts";
@@ -191,9 +192,10 @@ async function restoreStock(tx: PgTx, order: Order): Promise<void> {
   }
   for (const [id, quantity] of [...back].sort((a, b) => a[0] - b[0])) {
     // An item sold out by stock (0 and unavailable) comes back; one switched off by hand with stock left stays off.
+    // Stock set to the maximum since the order was placed stays at the maximum.
     const [row] = await tx.sql`
       UPDATE menu_items SET available = CASE WHEN stock = 0 THEN true ELSE available END,
-        stock = stock + ${quantity}, updated_at = ${tx.now}
+        stock = LEAST(stock + ${quantity}, ${MAX_QUANTITY}), updated_at = ${tx.now}
       WHERE id = ${id} AND stock IS NOT NULL
       RETURNING *`;
     if (row) tx.event("menu.updated", menuItemJson(toMenuItem(row)));

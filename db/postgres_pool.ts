@@ -132,6 +132,15 @@ export function translatePgError(e: unknown): unknown {
       constraint ? { constraint } : {},
     );
   }
+  // A number past its column's type (integer out of range, 22003) or not a
+  // number of that type at all (22P02): the stores check ranges first, so
+  // this is the last line of defence, a 422 rather than a 500.
+  if (code === "22003" || code === "22P02") {
+    return new ValidationError(
+      "value_out_of_range",
+      "A number is outside the range the database can store",
+    );
+  }
   // PostgreSQL text cannot hold NUL (libSQL can): refuse it as bad input, not a 500.
   if (code === "22021" || code === "22P05") {
     return new ValidationError(

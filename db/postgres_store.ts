@@ -9,7 +9,8 @@ import {
   NotFoundError,
   UnavailableError,
 } from "../domain/errors.ts";
-import { inventoryAfter, isLow } from "../domain/inventory.ts";
+import { deltaRefused, inventoryAfter, isLow } from "../domain/inventory.ts";
+import { checkInventoryNumbers, checkMenuNumbers } from "../domain/bounds.ts";
 import { nameKey, renamedKey } from "../domain/name_key.ts";
 import type {
   FeedEvent,
@@ -166,6 +167,7 @@ export class PostgresStore implements Store {
   createMenuItem(input: MenuItemInput): Promise<MenuItem> {
     const key = nameKey(input.name);
     return this.transaction(async (tx) => {
+      checkMenuNumbers(input);
       try {
         const [row] = await tx.sql`
           INSERT INTO menu_items (name, name_key, description, price_cents, category,
@@ -185,6 +187,7 @@ export class PostgresStore implements Store {
 
   updateMenuItem(id: number, patch: MenuItemPatch): Promise<MenuItem> {
     return this.transaction(async (tx) => {
+      checkMenuNumbers(patch);
       const [old] = await tx.sql`
         SELECT * FROM menu_items WHERE id = ${id} FOR UPDATE`;
       if (!old) {
@@ -271,6 +274,7 @@ export class PostgresStore implements Store {
   createInventoryItem(input: InventoryInput): Promise<InventoryItem> {
     const key = nameKey(input.name);
     return this.transaction(async (tx) => {
+      checkInventoryNumbers(input);
       try {
         const [row] = await tx.sql`
           INSERT INTO inventory_items (name, name_key, quantity, unit, low_threshold, created_at,
@@ -303,11 +307,20 @@ export class PostgresStore implements Store {
       }
       const before = toInventoryItem(row);
       const next = inventoryAfter(before, change);
-      const [updated] = await tx.sql`
-        UPDATE inventory_items SET quantity = ${next.quantity},
-          low_threshold = ${next.lowThreshold}, updated_at = ${tx.now}
-        WHERE id = ${id} RETURNING *`;
-      const item = toInventoryItem(updated!);
+      // A delta is applied and bounded in the UPDATE itself (see `deltaWindow`).
+      const [updated] = next.delta === null
+        ? await tx.sql`
+          UPDATE inventory_items SET quantity = ${next.quantity},
+            low_threshold = ${next.lowThreshold}, updated_at = ${tx.now}
+          WHERE id = ${id} RETURNING *`
+        : await tx.sql`
+          UPDATE inventory_items SET quantity = quantity + ${next.delta},
+            low_threshold = ${next.lowThreshold}, updated_at = ${tx.now}
+          WHERE id = ${id}
+            AND quantity BETWEEN ${next.window.min} AND ${next.window.max}
+          RETURNING *`;
+      if (!updated) throw deltaRefused(before, next.delta ?? 0);
+      const item = toInventoryItem(updated);
       tx.event("inventory.updated", inventoryJson(item));
       if (isLow(item) && !isLow(before)) {
         tx.event("inventory.low", inventoryJson(item));

@@ -29,8 +29,11 @@ import {
   insufficientStock,
   invalidSelection,
   isRowId,
+  MAX_INT,
   modelNotFound,
   notChoosing,
+  requireFields,
+  STOCK_RULES,
 } from "../domain/vending_rules.ts";
 // Type-only imports of the store: a libSQL deployment never loads the driver.
 import { idempotent } from "./postgres_idempotency.ts";
@@ -156,6 +159,7 @@ export class PostgresVending implements VendingStore {
   createProduct(input: { name: string; stock: number }): Promise<Product> {
     const key = nameKey(input.name);
     return this.store.transaction(async (tx) => {
+      requireFields(input, STOCK_RULES);
       let rows;
       try {
         rows = await tx.sql`
@@ -174,6 +178,7 @@ export class PostgresVending implements VendingStore {
 
   setProductStock(id: number, stock: number): Promise<Product> {
     return this.store.transaction(async (tx) => {
+      requireFields({ stock }, STOCK_RULES);
       const [row] = isRowId(id)
         ? await tx.sql`
           UPDATE vending_products SET stock = ${stock}, updated_at = ${tx.now}
@@ -268,6 +273,7 @@ export class PostgresVending implements VendingStore {
    * `choose_product`. Rows other claims hold are skipped, not waited for.
    */
   #claim(): Promise<MachineRecord | null> {
+    // usage_count stops at MAX_INT as `settle` does: one more would fail every claim (22003).
     return this.store.transaction(async (tx) => {
       const expired = new Date(tx.now.getTime() - this.times.claimTtlMs);
       const [row] = await tx.sql`
@@ -276,11 +282,12 @@ export class PostgresVending implements VendingStore {
           WHERE status = 'idle'
              OR (status = 'processing' AND busy_until <= ${tx.now})
              OR (status = 'choose_product' AND claimed_at <= ${expired})
-          ORDER BY usage_count + (status = 'processing')::int, id
+          ORDER BY usage_count::bigint + (status = 'processing')::int, id
           LIMIT 1
           FOR UPDATE SKIP LOCKED)
         UPDATE vending_machines m
-        SET usage_count = m.usage_count + (m.status = 'processing')::int,
+        SET usage_count = LEAST(
+              m.usage_count::bigint + (m.status = 'processing')::int, ${MAX_INT}),
             status = 'choose_product', busy_until = NULL,
             claimed_at = ${tx.now}, updated_at = ${tx.now}
         FROM pick WHERE m.id = pick.id

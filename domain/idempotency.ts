@@ -11,25 +11,84 @@ export interface IdemKey {
   fingerprint: string;
 }
 
-const VISIBLE_ASCII = /^[\x21-\x7e]{1,255}$/;
+/** Longest key, counted after unescaping. */
+export const MAX_IDEMPOTENCY_KEY = 255;
+
+const BARE_TOKEN = /^[\x21\x23-\x7e]+$/;
+
+function badKey(message: string): BadRequestError {
+  return new BadRequestError(
+    "invalid_idempotency_key",
+    `Idempotency-Key ${message}`,
+    { header: "Idempotency-Key" },
+  );
+}
+
+/** A character as a message shows it: itself when printable, else U+XXXX. */
+const shown = (ch: string) =>
+  ch >= " " && ch <= "~"
+    ? ch
+    : `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
 
 /**
- * Reads an `Idempotency-Key` header: a bare token or a quoted string of 1–255
- * visible ASCII characters. Returns null when the header is absent.
+ * The value of an RFC 8941 §3.3.3 sf-string (`text` starts with its opening
+ * quote): printable ASCII 0x20-0x7E, `\"` and `\\` the only escapes, and
+ * nothing after the closing quote.
+ */
+function unquote(text: string): string {
+  let out = "";
+  for (let i = 1; i < text.length; i++) {
+    const ch = text[i]!;
+    if (ch === "\\") {
+      const next = text[++i];
+      if (next === undefined) break;
+      if (next !== '"' && next !== "\\") {
+        throw badKey(
+          `may escape only \\" and \\\\ inside quotes (found \\${
+            shown(next)
+          } at character ${i})`,
+        );
+      }
+      out += next;
+    } else if (ch === '"') {
+      if (i !== text.length - 1) {
+        throw badKey("must end at its closing quote (no parameters)");
+      }
+      return out;
+    } else if (ch < " " || ch > "~") {
+      throw badKey(
+        `may hold only printable ASCII (0x20-0x7E) inside quotes (found ${
+          shown(ch)
+        } at character ${i + 1})`,
+      );
+    } else {
+      out += ch;
+    }
+  }
+  throw badKey("has no closing quote");
+}
+
+/**
+ * Reads an `Idempotency-Key` header as draft-ietf-httpapi-idempotency-key-header
+ * defines it, an sf-string (`"order 42 terminal 3"`), or, for compatibility, a
+ * bare token of visible ASCII. The key is the unescaped string, so `"abc"` and
+ * `abc` are the same key; it has 1 to 255 characters. Null when absent.
  */
 export function parseIdempotencyKey(
   raw: string | undefined | null,
 ): string | null {
   if (raw === undefined || raw === null) return null;
-  let key = raw.trim();
-  if (key.length >= 2 && key.startsWith('"') && key.endsWith('"')) {
-    key = key.slice(1, -1);
+  const text = raw.replace(/^[ \t]+|[ \t]+$/g, "");
+  let key = text;
+  if (text.startsWith('"')) key = unquote(text);
+  else if (text !== "" && !BARE_TOKEN.test(text)) {
+    throw badKey(
+      'must be a quoted string ("order 42") or visible ASCII without spaces or quotes',
+    );
   }
-  if (!VISIBLE_ASCII.test(key) || key.includes('"')) {
-    throw new BadRequestError(
-      "invalid_idempotency_key",
-      "Idempotency-Key must be 1 to 255 visible ASCII characters",
-      { header: "Idempotency-Key" },
+  if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY) {
+    throw badKey(
+      `must be 1 to ${MAX_IDEMPOTENCY_KEY} characters long (got ${key.length})`,
     );
   }
   return key;

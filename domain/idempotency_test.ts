@@ -20,6 +20,76 @@ Deno.test("parseIdempotencyKey() rejects empty, long and non-visible keys", () =
   }
 });
 
+Deno.test("parseIdempotencyKey() reads RFC 8941 sf-strings: spaces, escapes, the unescaped value", () => {
+  assert.equal(
+    parseIdempotencyKey('"order 42 terminal 3"'),
+    "order 42 terminal 3",
+  );
+  assert.equal(parseIdempotencyKey('"say \\"hi\\""'), 'say "hi"');
+  assert.equal(parseIdempotencyKey('"back\\\\slash"'), "back\\slash");
+  assert.equal(parseIdempotencyKey('" "'), " ");
+  assert.equal(parseIdempotencyKey(' \t"padded" '), "padded");
+  assert.equal(
+    parseIdempotencyKey('"~!#$%&()*+,-./:;<=>?@[]^_`{|}"'),
+    "~!#$%&()*+,-./:;<=>?@[]^_`{|}",
+  );
+  assert.equal(
+    parseIdempotencyKey('"abc"'),
+    parseIdempotencyKey("abc"),
+    "the quoted form and the bare token are one key",
+  );
+  // 255 characters after unescaping, though the header itself is longer.
+  const escaped = `"${'\\"'.repeat(255)}"`;
+  assert.equal(parseIdempotencyKey(escaped), '"'.repeat(255));
+  assert.throws(
+    () => parseIdempotencyKey(`"${'\\"'.repeat(256)}"`),
+    /1 to 255 characters long \(got 256\)/,
+  );
+});
+
+Deno.test("parseIdempotencyKey() refuses malformed sf-strings with a message saying why", () => {
+  const cases: [string, RegExp][] = [
+    ['"abc', /no closing quote/],
+    ['"abc\\"', /no closing quote/],
+    ['"a\\nb"', /escape only .* \(found \\n at character 3\)/],
+    ['"a\\\u00e9"', /found \\U\+00E9/],
+    ['"caf\u00e9"', /printable ASCII \(0x20-0x7E\) .*U\+00E9 at character 5/],
+    ['"tab\there"', /U\+0009/],
+    ['"del\u007f"', /U\+007F/],
+    ['"abc";p=1', /closing quote \(no parameters\)/],
+    ['"abc" "def"', /closing quote/],
+    ["abc def", /quoted string/],
+    ["caf\u00e9", /quoted string/],
+    ["", /1 to 255 characters long \(got 0\)/],
+    ['""', /got 0/],
+  ];
+  for (const [raw, message] of cases) {
+    assert.throws(
+      () => parseIdempotencyKey(raw),
+      (e: unknown) =>
+        e instanceof BadRequestError &&
+        e.code === "invalid_idempotency_key" && message.test(e.message),
+      raw,
+    );
+  }
+});
+
+Deno.test("parseIdempotencyKey() reads back every printable ASCII string it is sent quoted", () => {
+  const printable = fc.string({
+    unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) =>
+      String.fromCharCode(c)
+    ),
+    minLength: 1,
+    maxLength: 255,
+  });
+  fc.assert(
+    fc.property(printable, (key) => {
+      const quoted = `"${key.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+      assert.equal(parseIdempotencyKey(quoted), key);
+    }),
+  );
+});
+
 Deno.test("fingerprint() ignores key order but not values", async () => {
   assert.equal(
     canonicalJson({ b: 1, a: [{ d: 2, c: 3 }] }),

@@ -4,6 +4,7 @@
  * stores a lease (`busyUntil`) and every read or claim applies leases that
  * have passed, so the state survives restarts and a reset cannot be undone.
  */
+import { MAX_INT } from "./vending_rules.ts";
 
 /** The states of a machine, as the Laravel orchestrator names them. */
 export const MACHINE_STATUSES = [
@@ -76,11 +77,19 @@ export function settle(
   return {
     ...m,
     status: "idle",
-    usageCount: m.usageCount + (m.status === "processing" ? 1 : 0),
+    usageCount: usesAfter(m),
     busyUntil: null,
     claimedAt: null,
     updatedAt: Math.max(m.updatedAt, end),
   };
+}
+
+/**
+ * The use count once a vend in progress is counted. It stops at MAX_INT, the
+ * largest PostgreSQL `integer`: past it every claim of the machine would fail.
+ */
+function usesAfter(m: MachineRecord): number {
+  return Math.min(MAX_INT, m.usageCount + (m.status === "processing" ? 1 : 0));
 }
 
 /**
@@ -99,7 +108,7 @@ export function resetOf(
   return {
     ...current,
     status: "idle",
-    usageCount: current.usageCount + (current.status === "processing" ? 1 : 0),
+    usageCount: usesAfter(current),
     busyUntil: null,
     claimedAt: null,
     updatedAt: now,

@@ -50,8 +50,8 @@ export const StockBody = z.object({
 export const ChooseBody = z.object({
   machine_id: z.number().int().meta({ example: 1 }),
   product_id: z.number().int().meta({ example: 1 }),
-  count: z.number().int().min(1).meta({ example: 3 }),
-  coins: z.number().int().min(1).meta({
+  count: z.number().int().min(1).max(MAX_INT).meta({ example: 3 }),
+  coins: z.number().int().min(1).max(MAX_INT).meta({
     example: 3,
     description: "1 coin per item: must equal count",
   }),

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { InFlightError } from "../domain/errors.ts";
+import { idemKeyFor } from "../domain/idempotency.ts";
 import { InFlight } from "./_idempotency.ts";
 
 const key = (k: string) => ({ scope: "POST /x", key: k, fingerprint: "f" });
@@ -38,4 +39,26 @@ Deno.test("InFlight.run() answers 409 with Retry-After when the original outlast
   );
   release();
   await first;
+});
+
+Deno.test('InFlight.run() holds "abc" and abc as one key: a quoted duplicate waits for the bare original', async () => {
+  const inflight = new InFlight(1000);
+  const bare = await idemKeyFor("POST /x", "abc", {});
+  const quoted = await idemKeyFor("POST /x", '"abc"', {});
+  assert.deepEqual(quoted, bare);
+  let release!: () => void;
+  const order: string[] = [];
+  const first = inflight.run(bare, async () => {
+    await new Promise<void>((r) => release = r);
+    order.push("bare");
+  });
+  const second = inflight.run(quoted, () => {
+    order.push("quoted");
+    return Promise.resolve();
+  });
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(order, [], "the quoted duplicate is waiting");
+  release();
+  await Promise.all([first, second]);
+  assert.deepEqual(order, ["bare", "quoted"]);
 });

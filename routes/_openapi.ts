@@ -22,11 +22,19 @@ export interface OpDoc {
   >;
 }
 
-/** The `Idempotency-Key` header as documented on every creating POST. */
+/**
+ * The `Idempotency-Key` header as documented on every creating POST, with the
+ * key's expiry policy, which draft-ietf-httpapi-idempotency-key-header asks a
+ * resource to publish.
+ */
 export const IDEMPOTENCY_HEADER = {
   name: "Idempotency-Key",
-  description:
-    "1-255 visible ASCII characters. A replay answers the stored response with Idempotent-Replayed: true; the same key with another body is a 422.",
+  description: [
+    'A Structured Field String (RFC 8941 §3.3.3) as draft-ietf-httpapi-idempotency-key-header defines it: quoted, printable ASCII including spaces, with \\" and \\\\ the only escapes, e.g. "order 42 terminal 3"; or, for compatibility, a bare token of visible ASCII without spaces or quotes.',
+    'The key is the unescaped string, 1-255 characters long: "abc" and abc are the same key. Anything else is a 400 invalid_idempotency_key.',
+    "Scope: this route and the key. A replay answers the stored status and body with Idempotent-Replayed: true; the same key with another body is a 422 idempotency_key_reused; a duplicate arriving while the first is still running waits up to 2 s, then gets the replay or a 409 with Retry-After. Refused requests (4xx) store nothing.",
+    "Expiry: a key is kept for at least IDEMPOTENCY_TTL_S seconds from its first request (default 86400, 24 hours) and purged within a minute after that; a request with a purged key is processed as a new one.",
+  ].join(" "),
 };
 
 /** Named schemas hoisted out of every operation into `components.schemas`. */

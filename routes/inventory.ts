@@ -1,6 +1,10 @@
 /** `/inventory`: ingredients and supplies with atomic adjustments and low-stock alerts. */
 import { Hono } from "hono";
-import { InventoryChangeBody, NewInventoryBody } from "../domain/schemas.ts";
+import {
+  InventoryChangeBody,
+  MAX_QUANTITY,
+  NewInventoryBody,
+} from "../domain/schemas.ts";
 import { inventoryJson } from "../domain/wire.ts";
 import { ErrorOut, InventoryOut } from "../domain/wire_schemas.ts";
 import type { AppDeps } from "./_deps.ts";
@@ -69,12 +73,12 @@ export const inventoryDocs: OpDoc[] = [
     tag: "Inventory",
     summary: "Adjust stock atomically",
     description:
-      "{delta} adds or removes (a result below zero is a 409), {quantity} sets a count; low_threshold sets when inventory.low fires.",
+      `{delta} adds or removes atomically: a result below zero (insufficient_inventory) or above ${MAX_QUANTITY} (inventory_limit) is a 409 and changes nothing. {quantity} sets a count from 0 to ${MAX_QUANTITY}; low_threshold sets when inventory.low fires.`,
     body: InventoryChangeBody,
     responses: {
       200: item,
       404: err("No such item"),
-      409: err("Would go below zero"),
+      409: err(`Would go below zero or above ${MAX_QUANTITY}`),
       422: err("Validation failed"),
     },
   },
