@@ -57,17 +57,14 @@ export async function stalledSocket(
   }
   const headEnd = enc.encode(text.slice(0, text.indexOf("\r\n\r\n") + 4))
     .length;
-  const frame = buf.slice(headEnd, got);
+  // The frame header: 2 bytes, then 2 or 8 of extended length.
   const head = new Uint8Array(10);
-  head.set(frame.subarray(0, 10));
-  const have = Math.min(frame.length, 10);
-  if (have < 2) await readAtLeast(conn, head.subarray(have), 2 - have);
+  let have = Math.min(got - headEnd, 10);
+  head.set(buf.subarray(headEnd, headEnd + have));
+  if (have < 2) have += await readAtLeast(conn, head.subarray(have), 2 - have);
   const short = head[1]! & 0x7f;
   const need = short === 126 ? 4 : short === 127 ? 10 : 2;
-  const have2 = Math.max(have, 2);
-  if (have2 < need) {
-    await readAtLeast(conn, head.subarray(have2), need - have2);
-  }
+  if (have < need) await readAtLeast(conn, head.subarray(have), need - have);
   const view = new DataView(head.buffer);
   const firstFrameBytes = short === 126
     ? view.getUint16(2)
