@@ -130,3 +130,19 @@ export async function rawGet(port: number, path: string): Promise<RawAnswer> {
     } catch { /* already closed */ }
   }
 }
+
+/** Sends one text frame from a raw client (masked with a zero key, as the protocol allows). */
+export async function sendText(conn: Deno.Conn, text: string): Promise<void> {
+  const payload = enc.encode(text);
+  const n = payload.length;
+  const ext = n < 126 ? 0 : n < 65536 ? 2 : 8;
+  const frame = new Uint8Array(2 + ext + 4 + n);
+  const view = new DataView(frame.buffer);
+  frame[0] = 0x81;
+  frame[1] = 0x80 | (ext === 0 ? n : ext === 2 ? 126 : 127);
+  if (ext === 2) view.setUint16(2, n);
+  if (ext === 8) view.setBigUint64(2, BigInt(n));
+  frame.set(payload, 2 + ext + 4);
+  let at = 0;
+  while (at < frame.length) at += await conn.write(frame.subarray(at));
+}

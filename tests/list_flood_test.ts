@@ -9,8 +9,19 @@ import assert from "node:assert/strict";
 import { createApp } from "../app.ts";
 import type { Store } from "../db/store.ts";
 import { feedOf } from "../kitchen/feed.ts";
-import { addItem, backends, testConfig, withServer } from "./_helpers.ts";
-import { type RawAnswer, rawGet, stalledSocket } from "./_raw_clients.ts";
+import {
+  addItem,
+  backends,
+  testConfig,
+  testEachBackend,
+  withServer,
+} from "./_helpers.ts";
+import {
+  type RawAnswer,
+  rawGet,
+  sendText,
+  stalledSocket,
+} from "./_raw_clients.ts";
 
 const ORDERS = 1100;
 const SOCKETS = 300;
@@ -195,3 +206,36 @@ async function flood(store: Store) {
     }
   });
 }
+
+testEachBackend(
+  "a WebSocket client that sends but never reads its echoes is dropped, not buffered for",
+  async (t) => {
+    await withServer(t.app.fetch, async (base) => {
+      const port = Number(new URL(base).port);
+      const feed = feedOf(t.store);
+      const socket = await stalledSocket(port, "/ws/orders");
+      try {
+        for (let i = 0; i < 20 && feed.subscriberCount === 0; i++) {
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        assert.equal(feed.subscriberCount, 1);
+        // 16 MiB of echoes: more than loopback buffers take, far more than the budget.
+        const chunk = "e".repeat(64 * 1024);
+        try {
+          for (let i = 0; i < 256 && feed.subscriberCount > 0; i++) {
+            await sendText(socket.conn, chunk);
+          }
+        } catch (e) {
+          // The server may hang up on us mid-write once it dropped the socket.
+          if (!(e instanceof Deno.errors.ConnectionReset)) throw e;
+        }
+        for (let i = 0; i < 200 && feed.subscriberCount > 0; i++) {
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        assert.equal(feed.subscriberCount, 0, "the socket was dropped");
+      } finally {
+        socket.conn.close();
+      }
+    });
+  },
+);
