@@ -207,6 +207,7 @@ export const bistroDocs: OpDoc[] = [
     responses: {
       200: { description: "Orders", schema: BistroOrderOut.array() },
       422: detail("Bad query"),
+      503: detail("Too many order lists being read at once (Retry-After)"),
     },
   },
   {

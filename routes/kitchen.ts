@@ -90,7 +90,10 @@ export const kitchenDocs: OpDoc[] = [
     path: "/kitchen/orders",
     tag: "Kitchen",
     summary: "Active orders (pending, in_progress, ready), oldest first",
-    responses: { 200: { description: "Orders", schema: OrderOut.array() } },
+    responses: {
+      200: { description: "Orders", schema: OrderOut.array() },
+      503: err("Too many order lists being read at once (Retry-After)"),
+    },
   },
   {
     method: "get",

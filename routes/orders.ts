@@ -171,6 +171,7 @@ export const orderDocs: OpDoc[] = [
     responses: {
       200: { description: "Orders", schema: OrderOut.array() },
       422: err("Bad query"),
+      503: err("Too many order lists being read at once (Retry-After)"),
     },
   },
   {
