@@ -120,6 +120,63 @@ for (const backend of backends()) {
   });
 }
 
+/** Samples memory until `stop()`; answers the figures at the start and the peaks. */
+function memoryPeaks() {
+  const before = memoryMb();
+  const peak = { ...before };
+  const sample = () => {
+    const now = memoryMb();
+    peak.rss = Math.max(peak.rss, now.rss);
+    peak.heap = Math.max(peak.heap, now.heap);
+  };
+  const timer = setInterval(sample, 25);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return { before, peak };
+    },
+  };
+}
+
+/** Runs `fn` while /health and an order are probed over and over. */
+async function whileProbing<T>(
+  base: string,
+  item: number,
+  fn: () => Promise<T>,
+) {
+  const probes: { health: number; order: number }[] = [];
+  let flooding = true;
+  const prober = (async () => {
+    while (flooding) probes.push(await probe(base, item));
+  })();
+  try {
+    return { result: await fn(), probes };
+  } finally {
+    flooding = false;
+    await prober;
+  }
+}
+
+/** The flood itself: stalled sockets and list GETs, all at once. */
+async function floodClients(port: number) {
+  const sockets = Promise.allSettled(
+    Array.from({ length: SOCKETS }, () => stalledSocket(port, "/ws/orders")),
+  );
+  const answers = await Promise.all(
+    GETS.flatMap(([path, n]) =>
+      Array.from(
+        { length: n },
+        () => rawGet(port, path).then((a) => [path, a] as const),
+      )
+    ),
+  );
+  const conns = (await sockets).flatMap((s) =>
+    s.status === "fulfilled" ? [s.value] : []
+  );
+  return { conns, answers };
+}
+
 async function flood(store: Store) {
   const item = await addItem(store, { name: "Flood soup" });
   await seed(store, ORDERS);
@@ -128,59 +185,20 @@ async function flood(store: Store) {
   await withServer(app.fetch, async (base) => {
     const port = Number(new URL(base).port);
     assert.deepEqual(await probe(base, item), { health: 200, order: 200 });
-    const before = memoryMb();
-    const peak = { ...before };
-    const sample = () => {
-      const now = memoryMb();
-      peak.rss = Math.max(peak.rss, now.rss);
-      peak.heap = Math.max(peak.heap, now.heap);
-    };
-    const sampler = setInterval(sample, 25);
-    const probes: { health: number; order: number }[] = [];
-    let flooding = true;
-    const prober = (async () => {
-      while (flooding) probes.push(await probe(base, item));
-    })();
-    const sockets = Promise.allSettled(
-      Array.from({ length: SOCKETS }, () => stalledSocket(port, "/ws/orders")),
+    const memory = memoryPeaks();
+    const { result, probes } = await whileProbing(
+      base,
+      item,
+      () => floodClients(port),
     );
-    const gets = Promise.all(
-      GETS.flatMap(([path, n]) =>
-        Array.from(
-          { length: n },
-          () => rawGet(port, path).then((a) => [path, a] as const),
-        )
-      ),
-    );
-    const opened = await sockets;
-    const answers = await gets;
-    flooding = false;
-    await prober;
-    clearInterval(sampler);
-    sample();
-    const conns = opened.flatMap((s) =>
-      s.status === "fulfilled" ? [s.value] : []
-    );
-    console.log(
-      "DEBUG",
-      JSON.stringify({
-        before,
-        peak,
-        probes: probes.length,
-        bad: probes.filter((p) => p.health !== 200 || p.order !== 200).length,
-        counts,
-        s503: answers.filter(([, a]) => a.status === 503).length,
-      }),
-    );
+    const { before, peak } = memory.stop();
+    const { conns, answers } = result;
     try {
       assert.equal(conns.length, SOCKETS, "every socket was upgraded");
       // Every socket got its initial list (the first frame holds ~1000 orders).
       for (const s of conns) assert.ok(s.firstFrameBytes > 50_000);
       for (const [path, a] of answers) checkAnswer(path, a);
-      assert.ok(
-        answers.filter(([, a]) => a.status === 200).length > 0,
-        "some list GETs were answered",
-      );
+      assert.ok(answers.some(([, a]) => a.status === 200), "GETs answered");
       // /health answered 200 and orders went through all along.
       assert.ok(probes.length > 0);
       assert.deepEqual(
@@ -189,22 +207,23 @@ async function flood(store: Store) {
       );
       const requests = SOCKETS + answers.length;
       const reads = counts.listOrders + counts.listActiveOrders;
-      assert.ok(
-        reads <= requests / 10,
-        `${reads} list reads for ${requests} listings`,
-      );
+      assert.ok(reads <= requests / 10, `${reads} reads for ${requests} lists`);
       for (const kind of ["rss", "heap"] as const) {
         const grew = Math.round(peak[kind] - before[kind]);
         assert.ok(grew < MAX_GROWTH_MB, `${kind} grew ${grew} MB`);
       }
     } finally {
       for (const s of conns) s.conn.close();
-      const feed = feedOf(store);
-      for (let i = 0; i < 200 && feed.subscriberCount > 0; i++) {
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      await until(() => feedOf(store).subscriberCount === 0);
     }
   });
+}
+
+/** Waits up to 5 s for `done()`. */
+async function until(done: () => boolean) {
+  for (let i = 0; i < 200 && !done(); i++) {
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 testEachBackend(
@@ -215,9 +234,7 @@ testEachBackend(
       const feed = feedOf(t.store);
       const socket = await stalledSocket(port, "/ws/orders");
       try {
-        for (let i = 0; i < 20 && feed.subscriberCount === 0; i++) {
-          await new Promise((r) => setTimeout(r, 25));
-        }
+        await until(() => feed.subscriberCount === 1);
         assert.equal(feed.subscriberCount, 1);
         // 16 MiB of echoes: more than loopback buffers take, far more than the budget.
         const chunk = "e".repeat(64 * 1024);
@@ -229,9 +246,7 @@ testEachBackend(
           // The server may hang up on us mid-write once it dropped the socket.
           if (!(e instanceof Deno.errors.ConnectionReset)) throw e;
         }
-        for (let i = 0; i < 200 && feed.subscriberCount > 0; i++) {
-          await new Promise((r) => setTimeout(r, 25));
-        }
+        await until(() => feed.subscriberCount === 0);
         assert.equal(feed.subscriberCount, 0, "the socket was dropped");
       } finally {
         socket.conn.close();
