@@ -216,7 +216,7 @@ export const bistroDocs: OpDoc[] = [
     tag: "Bistro92",
     summary: "WebSocket: live orders",
     description:
-      'Upgrade to a WebSocket. On connect: {"type":"initial","orders":[...]} (newest first, up to 1000); then {"type":"new_order","order":{...}} for every new order from any surface; a text frame is answered with {"type":"echo","message":...}. A socket that falls 1 MiB behind is closed with 1013 and should reconnect.',
+      'Upgrade to a WebSocket. On connect: {"type":"initial","orders":[...]} (newest first, up to 1000); then {"type":"new_order","order":{...}} for every new order from any surface; a text frame is answered with {"type":"echo","message":...}. A socket that falls 1 MiB behind (beyond its initial message), or that sends frames without reading the answers, is closed with 1013 and should reconnect; so is one that connects while too many order lists are being read.',
     responses: {
       101: "Switching protocols",
       426: detail("Not a WebSocket upgrade"),
