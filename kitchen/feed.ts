@@ -60,6 +60,13 @@ export interface FeedSink {
 export interface Subscription {
   /** Id of the newest event already behind the feed; deliveries start after it. */
   readonly watermark: number;
+  /**
+   * Changes whenever the feed's position does (a batch fanned out, a restart,
+   * a wiped log): subscriptions with equal generations have the same
+   * watermark and the same events ahead of them, so they can share anything
+   * built from the database in between.
+   */
+  readonly generation: number;
   /** Stops deliveries; safe to call more than once. */
   close(): void;
 }
@@ -88,6 +95,7 @@ export class Feed {
   #gap: { id: number; since: number } | null = null;
   #dropped = 0;
   #reads = 0;
+  #generation = 0;
 
   /**
    * @param store where the events are read from
@@ -136,10 +144,12 @@ export class Feed {
     // No await between reading the cursor and adding the sink: the sink sees
     // exactly the batches after this watermark.
     const watermark = this.#cursor;
+    const generation = this.#generation;
     this.#sinks.add(sink);
     let open = true;
     return {
       watermark,
+      generation,
       close: () => {
         if (!open) return;
         open = false;
@@ -167,6 +177,7 @@ export class Feed {
       return;
     }
     this.#cursor = last;
+    this.#generation++;
     this.#unlisten = unlisten;
     this.#heartbeat = setInterval(() => this.#beat(), this.#opts.heartbeatMs);
     if (dirty) this.#signal();
@@ -259,6 +270,7 @@ export class Feed {
       const last = await this.store.lastEventId();
       if (epoch !== this.#epoch || last >= this.#cursor) return false;
       this.#cursor = 0;
+      this.#generation++;
       return true;
     }
     const ready = this.#inOrder(page);
@@ -291,6 +303,7 @@ export class Feed {
   }
 
   #fanOut(batch: FeedBatch): void {
+    this.#generation++;
     for (const sink of [...this.#sinks]) {
       let ok = false;
       try {

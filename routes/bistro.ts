@@ -6,24 +6,19 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { upgradeWebSocket } from "hono/deno";
 import { z } from "zod";
 import { BadRequestError, DomainError } from "../domain/errors.ts";
 import { MAX_LINE_QUANTITY, MAX_ORDER_LINES } from "../domain/schemas.ts";
 import type { NewOrder, Order } from "../domain/types.ts";
 import { bistroOrder, orderJson } from "../domain/wire.ts";
-import type {
-  Feed,
-  FeedBatch,
-  FeedSink,
-  Subscription,
-} from "../kitchen/feed.ts";
-import { feedOf } from "../kitchen/feed.ts";
 import type { AppDeps } from "./_deps.ts";
 import { answerError } from "./_errors.ts";
 import { linkNext, rawJson } from "./_http.ts";
 import { idemKeyOf, placedResponse } from "./_idempotency.ts";
+import { listGateOf } from "./_list_gate.ts";
 import { IDEMPOTENCY_HEADER, type OpDoc } from "./_openapi.ts";
+
+export { bistroSocketRoutes } from "./bistro_socket.ts";
 
 /** Body of `POST /api/order` (unknown fields are ignored, as pydantic does). */
 export const BistroOrderBody = z.object({
@@ -67,8 +62,6 @@ export const BistroListQuery = z.object({
   }),
 });
 
-type NativeOrder = ReturnType<typeof orderJson>;
-
 const renderBistro = (order: Order) => bistroOrder(orderJson(order));
 
 function fieldErrors(error: z.ZodError, where: string) {
@@ -97,6 +90,7 @@ function validationFailed(c: Context, error: z.ZodError, where: string) {
 
 /** Mounted at `/api`: only `/order` and `/orders`, so other `/api/*` routes coexist. */
 export function bistroRoutes({ store, config, inflight }: AppDeps) {
+  const gate = listGateOf(store);
   return new Hono()
     .post("/order", async (c) => {
       try {
@@ -130,129 +124,25 @@ export function bistroRoutes({ store, config, inflight }: AppDeps) {
       const parsed = BistroListQuery.safeParse(c.req.query());
       if (!parsed.success) return validationFailed(c, parsed.error, "query");
       const { limit, before } = parsed.data;
-      const orders = await store.listOrders({ limit: limit + 1, before });
-      const page = orders.slice(0, limit);
-      if (orders.length > limit) {
-        linkNext(c, { limit, before: page[page.length - 1]!.id });
-      }
-      return c.json(page.map(renderBistro));
-    });
-}
-
-/** Orders sent in the socket's `initial` message (newest first). */
-const INITIAL_ORDERS = 1000;
-/** Bytes a socket may have unsent before it is dropped as too slow. */
-const MAX_SOCKET_BUFFER = 1024 * 1024;
-
-function newOrderMessages(batch: FeedBatch) {
-  return batch.memo(
-    "bistro.new_order",
-    (events) =>
-      events.filter((e) => e.type === "order.created").map((e) => {
-        const order = bistroOrder(e.data as NativeOrder);
-        return {
-          id: order.id,
-          text: JSON.stringify({ type: "new_order", order }),
-        };
-      }),
-  );
-}
-
-/** One socket's view of the feed: `initial` first, then every `new_order` once. */
-function socketSession(
-  feed: Feed,
-  store: AppDeps["store"],
-  shutdown: AbortSignal | undefined,
-) {
-  let socket: WebSocket | null = null;
-  let sub: Subscription | null = null;
-  let closed = false;
-  let live = false;
-  /** Orders already in `initial`; only batches held during the snapshot can repeat them. */
-  let seen = new Set<number>();
-  const pending: FeedBatch[] = [];
-  const send = (batch: FeedBatch) => {
-    for (const m of newOrderMessages(batch)) {
-      if (!seen.has(m.id)) socket!.send(m.text);
-    }
-    return socket!.bufferedAmount <= MAX_SOCKET_BUFFER;
-  };
-  const sink: FeedSink = {
-    deliver(batch) {
-      if (closed || !socket || socket.readyState !== WebSocket.OPEN) {
-        return false;
-      }
-      if (live) return send(batch);
-      pending.push(batch);
-      return pending.length <= 10_000;
-    },
-    dropped() {
-      closed = true;
-      socket?.close(1013, "Too slow, reconnect");
-    },
-  };
-  const goingAway = () => socket?.close(1001, "Server shutting down");
-  const close = () => {
-    closed = true;
-    sub?.close();
-    shutdown?.removeEventListener("abort", goingAway);
-  };
-  return {
-    async open(ws: WebSocket) {
-      socket = ws;
-      if (shutdown?.aborted) return goingAway();
-      shutdown?.addEventListener("abort", goingAway, { once: true });
       try {
-        sub = await feed.subscribe(sink);
-        if (closed) return sub.close();
-        const orders = await store.listOrders({ limit: INITIAL_ORDERS });
-        if (closed) return;
-        const list = orders.map(renderBistro);
-        ws.send(JSON.stringify({ type: "initial", orders: list }));
-        seen = new Set(list.map((o) => o.id));
-        for (const batch of pending.splice(0)) {
-          if (!send(batch)) throw new Error("socket too slow");
-        }
-        seen.clear();
-        live = true;
+        // Rendered once for every request sharing the read.
+        const { json, next } = await gate.shared(
+          `bistro:${limit}:${before ?? ""}`,
+          async () => {
+            const orders = await store.listOrders({ limit: limit + 1, before });
+            const page = orders.slice(0, limit);
+            return {
+              json: JSON.stringify(page.map(renderBistro)),
+              next: orders.length > limit ? page.at(-1)!.id : null,
+            };
+          },
+        );
+        if (next !== null) linkNext(c, { limit, before: next });
+        return c.body(json, 200, { "Content-Type": "application/json" });
       } catch (e) {
-        console.error(JSON.stringify({
-          level: "error",
-          msg: "order socket failed",
-          error: String(e),
-        }));
-        close();
-        if (ws.readyState === WebSocket.OPEN) ws.close(1011, "Server error");
+        return detailError(c, e);
       }
-    },
-    close,
-  };
-}
-
-/** Mounted at `/ws`: the Bistro92 live order socket. */
-export function bistroSocketRoutes({ store, shutdown }: AppDeps) {
-  const feed = feedOf(store);
-  return new Hono().get(
-    "/orders",
-    upgradeWebSocket(() => {
-      const session = socketSession(feed, store, shutdown);
-      return {
-        onOpen: (_evt, ws) => void session.open(ws.raw as WebSocket),
-        onMessage: (evt, ws) => {
-          const message = typeof evt.data === "string"
-            ? evt.data
-            : new TextDecoder().decode(evt.data as ArrayBuffer);
-          ws.send(JSON.stringify({ type: "echo", message }));
-        },
-        onClose: () => session.close(),
-        onError: () => session.close(),
-      };
-    }),
-    (c) =>
-      c.json({ detail: "This endpoint speaks WebSocket only" }, 426, {
-        Upgrade: "websocket",
-      }),
-  );
+    });
 }
 
 const detail = (description: string) => ({
@@ -295,6 +185,7 @@ export const bistroDocs: OpDoc[] = [
     responses: {
       200: { description: "Orders", schema: BistroOrderOut.array() },
       422: detail("Bad query"),
+      503: detail("Too many order lists being read at once (Retry-After)"),
     },
   },
   {
@@ -303,7 +194,7 @@ export const bistroDocs: OpDoc[] = [
     tag: "Bistro92",
     summary: "WebSocket: live orders",
     description:
-      'Upgrade to a WebSocket. On connect: {"type":"initial","orders":[...]} (newest first, up to 1000); then {"type":"new_order","order":{...}} for every new order from any surface; a text frame is answered with {"type":"echo","message":...}. A socket that falls 1 MiB behind is closed with 1013 and should reconnect.',
+      'Upgrade to a WebSocket. On connect: {"type":"initial","orders":[...]} (newest first, up to 1000); then {"type":"new_order","order":{...}} for every new order from any surface; a text frame is answered with {"type":"echo","message":...}. A socket that falls 1 MiB behind (beyond its initial message), or that sends frames without reading the answers, is closed with 1013 and should reconnect; so is one that connects while too many order lists are being read.',
     responses: {
       101: "Switching protocols",
       426: detail("Not a WebSocket upgrade"),

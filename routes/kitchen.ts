@@ -8,6 +8,7 @@ import { feedOf } from "../kitchen/feed.ts";
 import { openEventStream } from "../kitchen/sse.ts";
 import type { AppDeps } from "./_deps.ts";
 import { query } from "./_http.ts";
+import { listGateOf } from "./_list_gate.ts";
 import type { OpDoc } from "./_openapi.ts";
 import { servePage } from "./pages.ts";
 
@@ -43,11 +44,17 @@ function resumeAfter(
 
 /** Mounted at `/kitchen`. */
 export function kitchenRoutes({ store, shutdown }: AppDeps) {
+  const gate = listGateOf(store);
   return new Hono()
-    .get(
-      "/orders",
-      async (c) => c.json((await store.listActiveOrders()).map(orderJson)),
-    )
+    .get("/orders", async (c) => {
+      // Every screen asks for the same list: one read, rendered once, shared.
+      const json = await gate.shared(
+        "kitchen:active",
+        async () =>
+          JSON.stringify((await store.listActiveOrders()).map(orderJson)),
+      );
+      return c.body(json, 200, { "Content-Type": "application/json" });
+    })
     .get("/events", async (c) => {
       const q = query(c, EventStreamQuery);
       const after = resumeAfter(c.req.header("last-event-id"), q.after);
@@ -83,7 +90,10 @@ export const kitchenDocs: OpDoc[] = [
     path: "/kitchen/orders",
     tag: "Kitchen",
     summary: "Active orders (pending, in_progress, ready), oldest first",
-    responses: { 200: { description: "Orders", schema: OrderOut.array() } },
+    responses: {
+      200: { description: "Orders", schema: OrderOut.array() },
+      503: err("Too many order lists being read at once (Retry-After)"),
+    },
   },
   {
     method: "get",

@@ -18,6 +18,7 @@ import { ErrorOut, OrderOut } from "../domain/wire_schemas.ts";
 import type { AppDeps } from "./_deps.ts";
 import { jsonBody, linkNext, pathId, query } from "./_http.ts";
 import { idemKeyOf, placedResponse } from "./_idempotency.ts";
+import { listGateOf } from "./_list_gate.ts";
 import { IDEMPOTENCY_HEADER, type OpDoc } from "./_openapi.ts";
 
 /** Parses `If-Match: "3"` (also bare or weak) into a version number. */
@@ -60,6 +61,7 @@ function withVersion(c: Context, order: Order) {
 
 /** Mounted at `/orders`. */
 export function orderRoutes({ store, config, inflight }: AppDeps) {
+  const gate = listGateOf(store);
   return new Hono()
     .post("/", async (c) => {
       const { raw, data } = await jsonBody(
@@ -89,16 +91,25 @@ export function orderRoutes({ store, config, inflight }: AppDeps) {
     })
     .get("/", async (c) => {
       const q = query(c, OrderListQuery);
-      const orders = await store.listOrders({
-        statuses: statusesOf(q.status),
-        limit: q.limit + 1,
-        before: q.before,
-      });
-      const page = orders.slice(0, q.limit);
-      if (orders.length > q.limit) {
-        linkNext(c, { limit: q.limit, before: page.at(-1)!.id });
-      }
-      return c.json(page.map(orderJson));
+      const statuses = statusesOf(q.status);
+      // Rendered once for every request sharing the read.
+      const { json, next } = await gate.shared(
+        `orders:${statuses?.join(",") ?? ""}:${q.limit}:${q.before ?? ""}`,
+        async () => {
+          const orders = await store.listOrders({
+            statuses,
+            limit: q.limit + 1,
+            before: q.before,
+          });
+          const page = orders.slice(0, q.limit);
+          return {
+            json: JSON.stringify(page.map(orderJson)),
+            next: orders.length > q.limit ? page.at(-1)!.id : null,
+          };
+        },
+      );
+      if (next !== null) linkNext(c, { limit: q.limit, before: next });
+      return c.body(json, 200, { "Content-Type": "application/json" });
     })
     .get("/:id", async (c) => {
       const id = pathId(c);
@@ -160,6 +171,7 @@ export const orderDocs: OpDoc[] = [
     responses: {
       200: { description: "Orders", schema: OrderOut.array() },
       422: err("Bad query"),
+      503: err("Too many order lists being read at once (Retry-After)"),
     },
   },
   {
