@@ -6,7 +6,7 @@
  */
 import { Hono } from "hono";
 import type { Context } from "hono";
-import { upgradeWebSocket } from "hono/deno";
+import { upgradeWebSocket } from "@hono/node-server";
 import { z } from "zod";
 import {
   BadRequestError,
@@ -259,7 +259,8 @@ export function bistroSocketRoutes({ store, shutdown }: AppDeps) {
     upgradeWebSocket(() => {
       const session = socketSession(feed, store, shutdown);
       return {
-        onOpen: (_evt, ws) => void session.open(ws.raw as WebSocket),
+        // `ws.raw` is a `ws` socket: the same send/close/readyState/bufferedAmount.
+        onOpen: (_evt, ws) => void session.open(ws.raw as unknown as WebSocket),
         onMessage: (evt, ws) => {
           const message = typeof evt.data === "string"
             ? evt.data
