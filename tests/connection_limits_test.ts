@@ -124,6 +124,30 @@ async function flood(port: number, n: number) {
   return { conns, refused };
 }
 
+/** A `/ws/orders` socket that remembers the ids of the `new_order` messages it got. */
+async function openOrderSocket(port: number) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/ws/orders`);
+  const ids = new Set<number>();
+  ws.onmessage = (e) => {
+    const m = JSON.parse(e.data);
+    if (m.type === "new_order") ids.add(m.order.id);
+  };
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  return {
+    async saw(id: number, ms: number) {
+      const end = Date.now() + ms;
+      while (!ids.has(id) && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return ids.has(id);
+    },
+    close: () => ws.close(),
+  };
+}
+
 /** Retries `fn` until it succeeds or `ms` pass; the last error is rethrown. */
 async function eventually<T>(fn: () => Promise<T>, ms: number): Promise<T> {
   const end = Date.now() + ms;
@@ -155,6 +179,7 @@ async function runFloodChecks(t: Deno.TestContext, db: TestDb) {
   const feedRes = await fetch(`${server.base}/kitchen/events`);
   assert.equal(feedRes.status, 200);
   const feed = new SseReader(feedRes.body!);
+  const socket = await openOrderSocket(server.port);
   try {
     await t.step(
       "a half-sent head is closed after HEADER_TIMEOUT_MS",
@@ -211,6 +236,7 @@ async function runFloodChecks(t: Deno.TestContext, db: TestDb) {
     );
   } finally {
     await feed.cancel();
+    socket.close();
     await server.stop();
   }
 }
