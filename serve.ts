@@ -96,16 +96,15 @@ export function serve(
       });
     }
   });
-  // Deno's node:net does not report accept() failures today; if it ever
-  // does, they are logged and the server goes on.
-  server.on("error", (e: Error) => warn("accept failed", { error: String(e) }));
-  server.on("clientError", (_e: Error, socket: Socket) => socket.destroy());
   const listening = new Promise<{ hostname: string; port: number }>(
     (resolve, reject) => {
       server.once("error", reject);
       const { port, hostname: host, backlog } = options;
       server.listen({ port, host, backlog }, () => {
         server.off("error", reject);
+        // Deno's node:net does not report accept() failures today; if it
+        // ever does, they are logged and the server goes on.
+        server.on("error", (e) => warn("accept failed", { error: String(e) }));
         const a = server.address() as AddressInfo;
         const addr = { hostname: a.address, port: a.port };
         options.onListen?.(addr);

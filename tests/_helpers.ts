@@ -1,6 +1,6 @@
 /** Test plumbing: temporary stores on every available backend, configs, a real server. */
 import { createApp } from "../app.ts";
-import { type Config, loadConfig } from "../config.ts";
+import { type Config, loadConfig, openFilesLimit } from "../config.ts";
 import { openThreadedLibsql } from "../db/libsql_threaded.ts";
 import type { Backend, Store } from "../db/store.ts";
 import { postgresTestBackend } from "./_postgres.ts";
@@ -65,7 +65,8 @@ export async function withServer<T>(
   handler: FetchHandler,
   fn: (base: string) => Promise<T>,
 ): Promise<T> {
-  const config = testConfig();
+  // The limits this test process really has, as main.ts would derive them.
+  const config = loadConfig({}, { openFiles: openFilesLimit() });
   const server = serve(handler, {
     port: 0,
     hostname: "127.0.0.1",
