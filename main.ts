@@ -55,6 +55,7 @@ async function main() {
     headerTimeoutMs: config.headerTimeoutMs,
     maxConnections: config.maxConnections,
     backlog: config.listenBacklog,
+    maxBodyBytes: config.maxBodyBytes,
     onListen: ({ hostname, port }) =>
       console.error(
         `forkflow: listening on http://${hostname}:${port} (${store.backend})`,

@@ -16,14 +16,11 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
+import { type FetchHandler, nodeListener, peerOf } from "./node_bridge.ts";
 // @ts-types="@types/ws"
 import { WebSocketServer } from "ws";
 
-/** A fetch handler; the second argument carries the node request for WebSocket upgrades. */
-export type FetchHandler = (
-  request: Request,
-  env: Record<string | symbol, unknown>,
-) => Response | Promise<Response>;
+export type { FetchHandler } from "./node_bridge.ts";
 
 /** How `serve` listens and what it allows. */
 export interface ServeOptions {
@@ -35,6 +32,8 @@ export interface ServeOptions {
   maxConnections: number;
   /** Length of the kernel's accept queue. */
   backlog?: number;
+  /** Request bodies are read up to one byte past this; the app answers 413. */
+  maxBodyBytes: number;
   /** Called once listening, with the bound address. */
   onListen?: (addr: { hostname: string; port: number }) => void;
   /** Where connection warnings go (one line each, rate-limited). */
@@ -75,15 +74,17 @@ export function serve(
     // Deno's own Request/Response stay global: the app relies on them.
     overrideGlobalObjects: false,
     websocket: { server: new WebSocketServer({ noServer: true }) },
-    createServer: ((opts: object, listener: RequestListener) =>
-      createServer(opts, (req, res) => {
+    // HTTP requests take the lean bridge; @hono/node-server keeps only the
+    // WebSocket upgrade (the listener it passes here goes unused).
+    createServer: ((opts: object) => {
+      const listener = nodeListener(fetch, options);
+      return createServer(opts, (req, res) => {
         // While draining, every answer closes its connection, so keep-alive
         // clients cannot hold the server open with new requests.
-        if (closing) {
-          res.shouldKeepAlive = false;
-        }
+        if (closing) res.shouldKeepAlive = false;
         listener(req, res);
-      })) as unknown as typeof createServer,
+      });
+    }) as unknown as typeof createServer,
     serverOptions: nodeTimeouts(options.headerTimeoutMs),
   }) as Server;
   server.maxConnections = options.maxConnections;
@@ -125,24 +126,13 @@ export function serve(
   };
 }
 
-/**
- * Adds the peer as `Deno.serve` gives it (`env.remoteAddr`), which the rate
- * limit keys on. `env` is changed in place: the WebSocket upgrade keeps
- * state on that very object.
- */
+/** Adds the peer to a WebSocket upgrade's `env` in place (the upgrade keeps state on it). */
 function withPeer(fetch: FetchHandler): FetchHandler {
   return (request, env) => {
-    const socket = (env.incoming as IncomingMessage | undefined)?.socket;
-    env.remoteAddr = {
-      transport: "tcp",
-      hostname: socket?.remoteAddress,
-      port: socket?.remotePort,
-    };
+    env.remoteAddr = peerOf(env.incoming as IncomingMessage);
     return fetch(request, env);
   };
 }
-
-type RequestListener = NonNullable<Parameters<typeof createServer>[1]>;
 
 /** node:http's timeouts for a header timeout; its checks run often enough to honour it. */
 function nodeTimeouts(headerTimeoutMs: number) {

@@ -73,6 +73,7 @@ export async function withServer<T>(
     headerTimeoutMs: config.headerTimeoutMs,
     maxConnections: config.maxConnections,
     backlog: config.listenBacklog,
+    maxBodyBytes: config.maxBodyBytes,
   });
   const { port } = await server.listening;
   try {
