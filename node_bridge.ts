@@ -25,6 +25,8 @@ export function nodeListener(
     if (!hasBody) return void answer(fetch, req, res, undefined);
     const chunks: Uint8Array[] = [];
     let size = 0;
+    // A client that hangs up mid-body is no error of ours; its request just ends.
+    req.on("error", () => {});
     req.on("data", (chunk: Uint8Array) => {
       // One byte past the limit is enough for the app to answer its 413.
       if (size > maxBodyBytes) return;
@@ -54,30 +56,32 @@ async function answer(
   res.once("close", () => {
     if (!res.writableFinished) gone.abort();
   });
-  let response: Response;
+  let request: Request;
   try {
-    const request = new Request(urlOf(req), {
+    request = new Request(urlOf(req), {
       method: req.method,
       headers: headersOf(req.rawHeaders),
       body: body as Uint8Array<ArrayBuffer> | undefined,
       signal: gone.signal,
     });
-    response = await fetch(request, {
-      incoming: req,
-      outgoing: res,
-      remoteAddr: peerOf(req),
-    });
   } catch (e) {
-    // The app maps its own errors; this is a request it could not even see.
-    console.error(JSON.stringify({
-      level: "error",
-      msg: "request failed before the app",
-      error: String(e),
-    }));
-    if (!res.headersSent) res.writeHead(400, { "content-length": "0" });
-    return void res.end();
+    // A head node:http accepted but `Request` refuses (a header value, a URL).
+    return fail(res, 400, "request the app cannot read", e);
   }
-  await send(response, res);
+  try {
+    const env = { incoming: req, outgoing: res, remoteAddr: peerOf(req) };
+    await send(await fetch(request, env), res);
+  } catch (e) {
+    // The app maps its own errors; this is one while writing, or a bug.
+    fail(res, 500, "request failed outside the app", e);
+  }
+}
+
+function fail(res: ServerResponse, status: number, msg: string, e: unknown) {
+  console.error(JSON.stringify({ level: "error", msg, error: String(e) }));
+  if (res.headersSent) return void res.destroy();
+  res.writeHead(status, { "content-length": "0", connection: "close" });
+  res.end();
 }
 
 async function send(response: Response, res: ServerResponse) {
