@@ -61,6 +61,11 @@ const EnvSchema = z.object({
     return list;
   }),
   RATE_LIMIT_WRITES_PER_MIN: int(0, 1_000_000, 0),
+  HEADER_TIMEOUT_MS: int(100, 600_000, 10_000),
+  MAX_CONNECTIONS: z.string().trim().regex(
+    /^\d+$/,
+    "expected a whole number of connections, at least 1",
+  ).transform(Number).pipe(z.number().int().min(1)).optional(),
 });
 
 function isOrigin(o: string): boolean {
@@ -104,6 +109,37 @@ export interface Config {
   corsOrigins: string[];
   /** Writes per minute per client address; 0 means no limit. */
   rateLimitWritesPerMin: number;
+  /** A connection that sends no complete request head for this long is closed. */
+  headerTimeoutMs: number;
+  /** Open connections (streams included) beyond which new ones are closed at once. */
+  maxConnections: number;
+  /** Length of the listen queue, derived from the open-file limit. */
+  listenBacklog: number;
+}
+
+/** The process's open-file limit when it cannot be read (a common default). */
+export const FALLBACK_OPEN_FILES = 1024;
+
+/** Descriptors kept for everything but clients: runtime, database files and pool, logs, backups. */
+const RESERVED_FDS = 128;
+
+/**
+ * Connections the kernel queues for accept(). Deno's node:net accepts the
+ * whole queue before any can be refused, so each queued one may hold a
+ * descriptor for a moment; a short queue bounds that.
+ */
+export function listenBacklog(openFiles: number): number {
+  return Math.min(511, Math.max(16, Math.floor(openFiles / 8)));
+}
+
+/** Descriptors that client connections must leave free (twice the queue: refusals close a tick late). */
+export function fdHeadroom(openFiles: number): number {
+  return RESERVED_FDS + 2 * (listenBacklog(openFiles) + 1);
+}
+
+/** The default connection limit: the open-file limit less the headroom. */
+export function defaultMaxConnections(openFiles: number): number {
+  return Math.max(1, openFiles - fdHeadroom(openFiles));
 }
 
 /** A configuration value that stops start-up; the message is one line naming it. */
@@ -114,8 +150,17 @@ export class ConfigError extends Error {
 /** The embedded database used when `DATABASE_URL` is unset. */
 export const DEFAULT_DATABASE_URL = "file:data/forkflow.db";
 
+/** Facts about the process that bound some settings; tests pass literals. */
+export interface ProcessLimits {
+  /** Soft limit on open file descriptors (`ulimit -n`). */
+  openFiles: number;
+}
+
 /** Validates an environment map; throws `ConfigError` naming the first bad variable. */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  limits: ProcessLimits = { openFiles: FALLBACK_OPEN_FILES },
+): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -125,6 +170,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   const e = parsed.data;
   checkTokens(e);
+  const maxConnections = e.MAX_CONNECTIONS ??
+    defaultMaxConnections(limits.openFiles);
+  checkConnections(maxConnections, limits.openFiles);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -143,7 +191,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     protectOrdering: e.PROTECT_ORDERING,
     corsOrigins: e.CORS_ORIGINS,
     rateLimitWritesPerMin: e.RATE_LIMIT_WRITES_PER_MIN,
+    headerTimeoutMs: e.HEADER_TIMEOUT_MS,
+    maxConnections,
+    listenBacklog: listenBacklog(limits.openFiles),
   };
+}
+
+/** A limit the process cannot hold open would let a flood exhaust its descriptors. */
+function checkConnections(max: number, openFiles: number): void {
+  const room = defaultMaxConnections(openFiles);
+  if (max > room) {
+    throw new ConfigError(
+      `Invalid MAX_CONNECTIONS: ${max} does not fit the open-file limit of ${openFiles} (at most ${room} leaves room for the database and logs); raise ulimit -n or lower MAX_CONNECTIONS`,
+    );
+  }
 }
 
 /** Token rules that span variables; each failure is one line naming the variable. */
@@ -170,7 +231,21 @@ function checkTokens(e: z.output<typeof EnvSchema>): void {
   }
 }
 
-/** Reads the process environment. */
+/** Reads the process environment and its open-file limit. */
 export function configFromEnv(): Config {
-  return loadConfig(Deno.env.toObject());
+  return loadConfig(Deno.env.toObject(), { openFiles: openFilesLimit() });
+}
+
+/** The soft open-file limit from `/proc/self/limits` (Linux); the fallback elsewhere. */
+export function openFilesLimit(
+  limitsText: () => string = () => Deno.readTextFileSync("/proc/self/limits"),
+): number {
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(limitsText());
+    if (!m) return FALLBACK_OPEN_FILES;
+    // "unlimited" cannot be held either; a large finite number keeps the sum honest.
+    return m[1] === "unlimited" ? 1_048_576 : Number(m[1]);
+  } catch {
+    return FALLBACK_OPEN_FILES;
+  }
 }

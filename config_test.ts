@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { ConfigError, isLoopback, loadConfig } from "./config.ts";
+import {
+  ConfigError,
+  defaultMaxConnections,
+  FALLBACK_OPEN_FILES,
+  isLoopback,
+  loadConfig,
+  openFilesLimit,
+} from "./config.ts";
 
 Deno.test("loadConfig() fills every default from an empty environment", () => {
   const c = loadConfig({});
@@ -109,4 +116,73 @@ Deno.test("loadConfig() refuses an open non-loopback HOST unless ALLOW_OPEN=1", 
   }
   assert.equal(isLoopback("192.168.1.10"), false);
   assert.equal(isLoopback("localhost.evil.example"), false);
+});
+
+Deno.test("loadConfig() derives the connection limit from the open-file limit", () => {
+  const d = loadConfig({});
+  assert.equal(d.headerTimeoutMs, 10_000);
+  assert.equal(d.maxConnections, defaultMaxConnections(FALLBACK_OPEN_FILES));
+  for (const openFiles of [256, 1024, 20_000]) {
+    const c = loadConfig({}, { openFiles });
+    assert.ok(c.maxConnections >= 32, `${openFiles}: ${c.maxConnections}`);
+    // Held connections, a full accept queue being refused twice over, and
+    // 128 descriptors for the runtime and the database still fit.
+    assert.ok(
+      c.maxConnections + 2 * (c.listenBacklog + 1) + 128 <= openFiles,
+      `${openFiles}: ${c.maxConnections} + queue ${c.listenBacklog}`,
+    );
+  }
+  assert.equal(loadConfig({}, { openFiles: 1024 }).maxConnections, 638);
+  const set = loadConfig(
+    { HEADER_TIMEOUT_MS: "2500", MAX_CONNECTIONS: "500" },
+    { openFiles: 1024 },
+  );
+  assert.equal(set.headerTimeoutMs, 2500);
+  assert.equal(set.maxConnections, 500);
+});
+
+Deno.test("loadConfig() stops on a bad HEADER_TIMEOUT_MS or MAX_CONNECTIONS with one line", () => {
+  for (
+    const [env, name] of [
+      [{ HEADER_TIMEOUT_MS: "0" }, "HEADER_TIMEOUT_MS"],
+      [{ HEADER_TIMEOUT_MS: "soon" }, "HEADER_TIMEOUT_MS"],
+      [{ HEADER_TIMEOUT_MS: "99999999" }, "HEADER_TIMEOUT_MS"],
+      [{ MAX_CONNECTIONS: "0" }, "MAX_CONNECTIONS"],
+      [{ MAX_CONNECTIONS: "-3" }, "MAX_CONNECTIONS"],
+      [{ MAX_CONNECTIONS: "many" }, "MAX_CONNECTIONS"],
+      [{ MAX_CONNECTIONS: "5000" }, "MAX_CONNECTIONS"],
+    ] as const
+  ) {
+    assert.throws(() => loadConfig(env, { openFiles: 1024 }), (e: unknown) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, new RegExp(`^Invalid ${name}: `));
+      assert.equal(e.message.includes("\n"), false);
+      return true;
+    });
+  }
+  assert.throws(
+    () => loadConfig({ MAX_CONNECTIONS: "900" }, { openFiles: 1024 }),
+    /^ConfigError: Invalid MAX_CONNECTIONS: 900 does not fit the open-file limit of 1024 \(at most 638/,
+  );
+});
+
+Deno.test("openFilesLimit() reads the soft limit, with a fallback", () => {
+  const limits = [
+    "Limit                     Soft Limit           Hard Limit           Units     ",
+    "Max processes             94473                94473                processes ",
+    "Max open files            256                  20000                files     ",
+  ].join("\n");
+  assert.equal(openFilesLimit(() => limits), 256);
+  assert.equal(
+    openFilesLimit(() => "Max open files  unlimited  unlimited  files"),
+    1_048_576,
+  );
+  assert.equal(openFilesLimit(() => "nothing here"), FALLBACK_OPEN_FILES);
+  assert.equal(
+    openFilesLimit(() => {
+      throw new Deno.errors.NotFound("no /proc");
+    }),
+    FALLBACK_OPEN_FILES,
+  );
+  assert.ok(openFilesLimit() >= 1);
 });

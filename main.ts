@@ -1,9 +1,10 @@
-/** Starts ForkFlow: config -> store -> app -> Deno.serve, and stops it gracefully. */
+/** Starts ForkFlow: config -> store -> app -> serve, and stops it gracefully. */
 import { createApp } from "./app.ts";
 import { type Config, ConfigError, configFromEnv } from "./config.ts";
 import { openStore } from "./db/open.ts";
 import { seedIfEmpty } from "./db/seed.ts";
 import type { Store } from "./db/store.ts";
+import { type RunningServer, serve } from "./serve.ts";
 import { BufferedSink, Logger } from "./routes/_log.ts";
 
 /** Longest wait for in-flight requests before the store is closed anyway. */
@@ -48,14 +49,20 @@ async function main() {
       logger.log("error", "purge failed", { error: String(e) })
     );
   }, 60_000);
-  const server = Deno.serve({
+  const server = serve(app.fetch, {
     port: config.port,
     hostname: config.host,
+    headerTimeoutMs: config.headerTimeoutMs,
+    maxConnections: config.maxConnections,
+    backlog: config.listenBacklog,
+    maxBodyBytes: config.maxBodyBytes,
     onListen: ({ hostname, port }) =>
       console.error(
         `forkflow: listening on http://${hostname}:${port} (${store.backend})`,
       ),
-  }, app.fetch);
+    warn: (msg, fields) => logger.log("warn", msg, fields),
+  });
+  await server.listening;
 
   let stopping = false;
   const stop = (signal: Deno.Signal) => {
@@ -86,7 +93,7 @@ async function main() {
 async function drain(
   signal: Deno.Signal,
   { server, store, shutdown, sink }: {
-    server: Deno.HttpServer;
+    server: RunningServer;
     store: Store;
     shutdown: AbortController;
     sink: BufferedSink;
@@ -104,6 +111,7 @@ async function drain(
     console.error(
       `forkflow: requests still open after ${SHUTDOWN_GRACE_MS} ms, closing anyway`,
     );
+    server.closeAll();
   }
   await store.close();
   sink.flush();

@@ -7,7 +7,7 @@
  * one list read and one string, not a thousand of each.
  */
 import { Hono } from "hono";
-import { upgradeWebSocket } from "hono/deno";
+import { upgradeWebSocket } from "@hono/node-server";
 import { UnavailableError } from "../domain/errors.ts";
 import type { Order } from "../domain/types.ts";
 import { bistroOrder, orderJson } from "../domain/wire.ts";
@@ -208,7 +208,8 @@ export function bistroSocketRoutes({ store, shutdown }: AppDeps) {
     upgradeWebSocket(() => {
       const session = socketSession(feed, store, shutdown);
       return {
-        onOpen: (_evt, ws) => void session.open(ws.raw as WebSocket),
+        // `ws.raw` is a `ws` socket: the same send/close/readyState/bufferedAmount.
+        onOpen: (_evt, ws) => void session.open(ws.raw as unknown as WebSocket),
         onMessage: (evt) => {
           const message = typeof evt.data === "string"
             ? evt.data

@@ -1,9 +1,10 @@
 /** Test plumbing: temporary stores on every available backend, configs, a real server. */
 import { createApp } from "../app.ts";
-import { type Config, loadConfig } from "../config.ts";
+import { type Config, loadConfig, openFilesLimit } from "../config.ts";
 import { openThreadedLibsql } from "../db/libsql_threaded.ts";
 import type { Backend, Store } from "../db/store.ts";
 import { postgresTestBackend } from "./_postgres.ts";
+import { type FetchHandler, serve } from "../serve.ts";
 
 /** A store on a fresh, empty database, and how to throw it away. */
 export interface TestDb {
@@ -59,17 +60,24 @@ export async function testApp(
   return { ...db, app, config };
 }
 
-/** Serves `fetch` on a random loopback port for the duration of `fn`. */
+/** Serves `fetch` as production does (`serve`) on a random loopback port for the duration of `fn`. */
 export async function withServer<T>(
-  handler: (req: Request) => Response | Promise<Response>,
+  handler: FetchHandler,
   fn: (base: string) => Promise<T>,
 ): Promise<T> {
-  const server = Deno.serve(
-    { port: 0, hostname: "127.0.0.1", onListen() {} },
-    handler,
-  );
+  // The limits this test process really has, as main.ts would derive them.
+  const config = loadConfig({}, { openFiles: openFilesLimit() });
+  const server = serve(handler, {
+    port: 0,
+    hostname: "127.0.0.1",
+    headerTimeoutMs: config.headerTimeoutMs,
+    maxConnections: config.maxConnections,
+    backlog: config.listenBacklog,
+    maxBodyBytes: config.maxBodyBytes,
+  });
+  const { port } = await server.listening;
   try {
-    return await fn(`http://127.0.0.1:${server.addr.port}`);
+    return await fn(`http://127.0.0.1:${port}`);
   } finally {
     // A test that failed with a stream still open would otherwise wait here
     // forever and hide its own error.
@@ -81,6 +89,7 @@ export async function withServer<T>(
       console.error(
         "withServer: shutdown still waiting for an open response after 5 s",
       );
+      server.closeAll();
     }
     clearTimeout(timer);
   }
