@@ -33,8 +33,10 @@ export async function stalledSocket(
   path: string,
 ): Promise<StalledSocket> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const key = btoa(crypto.getRandomValues(new Uint8Array(16)).join(""))
-    .slice(0, 24);
+  // RFC 6455: the base64 of 16 random bytes (servers may check its form).
+  const key = btoa(
+    String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))),
+  );
   await conn.write(enc.encode(
     `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n` +
       `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\n` +
