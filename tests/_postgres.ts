@@ -152,9 +152,13 @@ export interface ServerProcess {
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
-/** Starts main.ts with `env` on a free loopback port; resolves once it listens. */
+/**
+ * Starts main.ts with `env` on a free loopback port; resolves once it listens.
+ * With `fdLimit`, the server runs under `ulimit -n fdLimit`.
+ */
 export async function startServer(
   env: Record<string, string>,
+  { fdLimit }: { fdLimit?: number } = {},
 ): Promise<ServerProcess> {
   const keep = ["PATH", "HOME", "DENO_DIR", "TMPDIR"];
   const inherited = Object.fromEntries(
@@ -163,8 +167,17 @@ export async function startServer(
       return v === undefined ? [] : [[k, v]];
     }),
   );
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN],
+  // `exec` keeps the pid, so the watchdog below still finds main.ts under it.
+  const [command, args] = fdLimit === undefined
+    ? [Deno.execPath(), ["run", "-A", MAIN]]
+    : ["sh", [
+      "-c",
+      `ulimit -n ${fdLimit} && exec "$0" run -A "$1"`,
+      Deno.execPath(),
+      MAIN,
+    ]];
+  const child = new Deno.Command(command, {
+    args,
     env: { ...inherited, HOST: "127.0.0.1", PORT: "0", ...env },
     clearEnv: true,
     stdin: "null",

@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import { SseReader } from "../kitchen/sse_client.ts";
 import { addItem, backends, type TestDb } from "./_helpers.ts";
+import { startServer } from "./_postgres.ts";
 
-const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const FD_LIMIT = 256;
 const HEADER_TIMEOUT_MS = 1000;
 /** More connections than the server process may have descriptors. */
@@ -18,77 +18,15 @@ const HALF_HEAD = new TextEncoder().encode(
   "GET /health HTTP/1.1\r\nHost: flood\r\n",
 );
 
-interface Limited {
-  base: string;
-  port: number;
-  alive(): boolean;
-  output(): string;
-  stop(): Promise<void>;
-}
-
 /** Starts main.ts under `ulimit -n FD_LIMIT`; resolves once it listens. */
-async function startLimited(dbUrl: string): Promise<Limited> {
-  const keep = ["PATH", "HOME", "DENO_DIR", "TMPDIR"].flatMap((k) => {
-    const v = Deno.env.get(k);
-    return v === undefined ? [] : [[k, v]];
-  });
-  const child = new Deno.Command("sh", {
-    args: [
-      "-c",
-      `ulimit -n ${FD_LIMIT} && exec "$0" run -A "$1"`,
-      Deno.execPath(),
-      MAIN,
-    ],
-    env: {
-      ...Object.fromEntries(keep),
-      HOST: "127.0.0.1",
-      PORT: "0",
-      DATABASE_URL: dbUrl,
-      DEMO_DATA: "0",
-      LOG_LEVEL: "warn",
-      HEADER_TIMEOUT_MS: String(HEADER_TIMEOUT_MS),
-    },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  let exited = false;
-  const status = child.status.finally(() => exited = true);
-  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let log = "";
-  let port = 0;
-  const deadline = Date.now() + 60_000;
-  while (!port && Date.now() < deadline) {
-    const { value, done } = await lines.read();
-    if (done) break;
-    log += value;
-    port = Number(/listening on http:\/\/[\d.]+:(\d+)/.exec(log)?.[1] ?? 0);
-  }
-  if (!port) {
-    child.kill("SIGKILL");
-    await status;
-    throw new Error(`server did not start:\n${log}`);
-  }
-  const drained = (async () => {
-    for (;;) {
-      const { value, done } = await lines.read();
-      if (done) return;
-      log = (log + value).slice(-20_000);
-    }
-  })();
-  return {
-    base: `http://127.0.0.1:${port}`,
-    port,
-    alive: () => !exited,
-    output: () => log,
-    async stop() {
-      if (!exited) child.kill("SIGTERM");
-      const stuck = setTimeout(() => !exited && child.kill("SIGKILL"), 15_000);
-      await status.finally(() => clearTimeout(stuck));
-      await drained;
-    },
-  };
+async function startLimited(dbUrl: string) {
+  const server = await startServer({
+    DATABASE_URL: dbUrl,
+    DEMO_DATA: "0",
+    LOG_LEVEL: "warn",
+    HEADER_TIMEOUT_MS: String(HEADER_TIMEOUT_MS),
+  }, { fdLimit: FD_LIMIT });
+  return { ...server, port: Number(new URL(server.base).port) };
 }
 
 /** Resolves with how long the server took to close `conn` (EOF or reset), or null after `ms`. */
