@@ -1,4 +1,7 @@
 /** The libSQL Store: one group-commit writer connection, one reader connection. */
+import type { LeaseTimes } from "../domain/vending.ts";
+import { LibsqlVending } from "./libsql_vending.ts";
+import type { VendingStore } from "./vending_store.ts";
 import { createClient, type InArgs } from "@libsql/client";
 import { openNative } from "./libsql_native.ts";
 import {
@@ -523,6 +526,11 @@ export class LibsqlStore implements Store {
       for (const t of tables) await tx.run(`DELETE FROM "${String(t.name)}"`);
       await tx.run("DELETE FROM sqlite_sequence");
     });
+  }
+
+  /** The vending orchestrator on this store's connections. */
+  vending(times: LeaseTimes): VendingStore {
+    return new LibsqlVending(this, times);
   }
 
   async close(): Promise<void> {

@@ -15,7 +15,6 @@
 import { IdSlots } from "../domain/churn_tables.ts";
 import { UnavailableError } from "../domain/errors.ts";
 import type { Placed } from "../domain/types.ts";
-import type { LeaseTimes } from "../domain/vending.ts";
 import type { InArgs, Row } from "@libsql/client";
 import { TextEvent, type TextFeedEvent } from "../domain/text_event.ts";
 import type { LibsqlOptions } from "./libsql_store.ts";
@@ -196,8 +195,6 @@ export type ThreadedLibsqlStore = Store & {
   readonly backend: "libsql";
   /** Runs a read on the worker's reader connection (tests, diagnostics). */
   read(sql: string, args?: InArgs): Promise<Row[]>;
-  /** The vending orchestrator on the same database thread. */
-  vending(times: LeaseTimes): VendingStore;
 };
 
 /** Opens (and migrates) an embedded libSQL `file:` database on a new thread. */

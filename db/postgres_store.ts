@@ -3,6 +3,9 @@
  * write, and a dedicated LISTEN connection that fans events out across
  * instances sharing one database.
  */
+import type { LeaseTimes } from "../domain/vending.ts";
+import { PostgresVending } from "./postgres_vending.ts";
+import type { VendingStore } from "./vending_store.ts";
 import type { Sql } from "postgres";
 import {
   ConflictError,
@@ -376,6 +379,11 @@ export class PostgresStore implements Store {
   }
 
   /** Refuses new work, lets queued orders commit, then ends the pool. */
+  /** The vending orchestrator on this store's connections. */
+  vending(times: LeaseTimes): VendingStore {
+    return new PostgresVending(this, times);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

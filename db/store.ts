@@ -2,6 +2,8 @@
 import type { IdemKey } from "../domain/idempotency.ts";
 import type { OrderView } from "../domain/wire.ts";
 import type { OrderStatus } from "../domain/order_status.ts";
+import type { LeaseTimes } from "../domain/vending.ts";
+import type { VendingStore } from "./vending_store.ts";
 import type {
   FeedEvent,
   InventoryChange,
@@ -68,6 +70,9 @@ export interface Store {
   lastEventId(): Promise<number>;
   /** Calls `listener` after every commit that appended events; returns an unsubscribe. */
   onEvents(listener: () => void): () => void;
+
+  /** The vending orchestrator on this store's database and connections. */
+  vending(times: LeaseTimes): VendingStore;
 
   /** Deletes idempotency keys older than `maxAgeMs`; resolves to how many. */
   purgeIdempotencyKeys(maxAgeMs: number): Promise<number>;
