@@ -1,6 +1,6 @@
 /** The only reader of `Deno.env`: validates every setting once, at start. */
 import { z } from "zod";
-import { splitSocketDir } from "./db/postgres_url.ts";
+import { backendFor, splitSocketDir } from "./domain/database_url.ts";
 
 const int = (min: number, max: number, dflt: number) =>
   z.string().trim().regex(
@@ -20,18 +20,14 @@ const EnvSchema = z.object({
   PORT: int(0, 65535, 8000),
   HOST: z.string().trim().min(1).default("127.0.0.1"),
   DATABASE_URL: z.string().trim().optional().transform((v) => v || undefined)
-    .refine(
-      (v) =>
-        v === undefined || /^(file|libsql|https?|wss?|postgres(ql)?):/.test(v),
-      {
-        message: "expected a file:, libsql:, http(s): or postgres:// URL",
-      },
-    ).superRefine((v, ctx) => {
-      if (v === undefined || !/^postgres/.test(v)) return;
+    .superRefine((v, ctx) => {
       try {
-        splitSocketDir(v);
+        if (backendFor(v) === "postgres") splitSocketDir(v!);
       } catch (e) {
-        ctx.addIssue({ code: "custom", message: (e as Error).message });
+        const message = /scheme/.test((e as Error).message)
+          ? "expected a file:, libsql:, http(s): or postgres:// URL"
+          : (e as Error).message;
+        ctx.addIssue({ code: "custom", message });
       }
     }),
   DATABASE_AUTH_TOKEN: optionalText,

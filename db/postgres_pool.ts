@@ -3,7 +3,7 @@
  * (deadlock), constraint violations (409) and text PostgreSQL cannot store.
  */
 import postgres, { type ReservedSql, type Sql } from "postgres";
-import { splitSocketDir } from "./postgres_url.ts";
+import { splitSocketDir } from "../domain/database_url.ts";
 import {
   ConflictError,
   UnavailableError,

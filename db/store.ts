@@ -34,7 +34,8 @@ export interface MenuQuery {
 }
 
 /** Which database a store talks to. */
-export type Backend = "libsql" | "postgres";
+export type { Backend } from "../domain/database_url.ts";
+import type { Backend } from "../domain/database_url.ts";
 
 /** Everything ForkFlow persists. Every state change also appends to the event log. */
 export interface Store {

@@ -6,7 +6,7 @@
  */
 import { createClient } from "@libsql/client";
 import { ConfigError, configFromEnv, DEFAULT_DATABASE_URL } from "../config.ts";
-import { backendFor } from "../db/open.ts";
+import { backendFor } from "../domain/database_url.ts";
 import { findPgBinDir } from "./pg.ts";
 
 /** Where snapshots go unless told otherwise (gitignored). */

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { createClient } from "@libsql/client";
 import { postgresTestBackend } from "./_postgres.ts";
 import { GroupWriter, sessionOf } from "../db/libsql_writer.ts";
-import { backendFor, openStore } from "../db/open.ts";
+import { openStore } from "../db/open.ts";
+import { backendFor } from "../domain/database_url.ts";
 
 Deno.test("backendFor() picks the backend from the URL scheme", () => {
   assert.equal(backendFor(undefined), "libsql");

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import postgres from "postgres";
 import { ConfigError, loadConfig } from "../config.ts";
 import { openPostgresStore } from "../db/postgres_store.ts";
-import { splitSocketDir } from "../db/postgres_url.ts";
+import { splitSocketDir } from "../domain/database_url.ts";
 import { postgresTestBackend } from "./_postgres.ts";
 
 const pg = postgresTestBackend();

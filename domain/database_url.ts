@@ -1,4 +1,19 @@
-/** PostgreSQL connection URLs: what the driver is given for a `DATABASE_URL`. */
+/**
+ * The grammar of `DATABASE_URL`, shared by config.ts (which refuses a bad one
+ * at start) and db/ (which opens it): which backend it names, and the libpq
+ * way of naming a PostgreSQL socket folder.
+ */
+
+/** Which database a store talks to. */
+export type Backend = "libsql" | "postgres";
+
+/** Which backend a `DATABASE_URL` selects (undefined: the embedded file). */
+export function backendFor(url: string | undefined): Backend {
+  if (url === undefined) return "libsql";
+  if (/^postgres(ql)?:\/\//i.test(url)) return "postgres";
+  if (/^(file|libsql|https?|wss?):/i.test(url)) return "libsql";
+  throw new Error(`Unsupported DATABASE_URL scheme in "${url.split(":")[0]}:"`);
+}
 
 /**
  * Separates a Unix-socket directory given the libpq way
