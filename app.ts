@@ -18,7 +18,7 @@ import {
 import { pageRoutes } from "./routes/pages.ts";
 import { menuDocs, menuRoutes } from "./routes/menu.ts";
 import { orderDocs, orderRoutes } from "./routes/orders.ts";
-import { serveFile } from "./routes/static.ts";
+import { serveFile, serveSwaggerUi } from "./routes/static.ts";
 import { openVending } from "./db/vending_open.ts";
 import { orchestratorDocs, orchestratorRoutes } from "./routes/orchestrator.ts";
 import {
@@ -121,6 +121,10 @@ export function createApp(
   const doc = openApiDocument(allDocs(), { version: VERSION });
   app.get("/openapi.json", (c) => c.json(doc));
   app.get("/docs", (c) => serveFile(c, "web/docs.html"));
+  app.get(
+    "/static/swagger-ui/:file{swagger-ui-bundle\\.js|swagger-ui\\.css}",
+    (c) => serveSwaggerUi(c, c.req.param("file")),
+  );
   app.get(
     "/static/:file{[\\w.-]+}",
     (c) => serveFile(c, `web/${c.req.param("file")}`),

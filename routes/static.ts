@@ -1,4 +1,5 @@
 /** Static pages and assets, read from the repository at request time (no build step). */
+import { pathToFileURL } from "node:url";
 import type { Context } from "hono";
 import { NotFoundError } from "../domain/errors.ts";
 
@@ -15,10 +16,14 @@ const TYPES: Record<string, string> = {
 
 const ROOT = new URL("../", import.meta.url);
 
-/** Answers a file below the repository root, e.g. `web/docs.html`; 404 outside `dirs`. */
+/**
+ * Answers a file below `root` (default: the repository), e.g. `web/docs.html`;
+ * 404 for a path that climbs out or a type not listed.
+ */
 export async function serveFile(
   c: Context,
   relPath: string,
+  root: URL = ROOT,
 ): Promise<Response> {
   if (
     relPath.includes("..") || relPath.includes("\\") ||
@@ -30,7 +35,7 @@ export async function serveFile(
   const type = TYPES[ext];
   if (!type) throw new NotFoundError("not_found", `No file "${relPath}"`);
   try {
-    const bytes = await Deno.readFile(new URL(relPath, ROOT));
+    const bytes = await Deno.readFile(new URL(relPath, root));
     return c.body(bytes, 200, {
       "Content-Type": type,
       "Cache-Control": "no-cache",
@@ -45,4 +50,16 @@ export async function serveFile(
     }
     throw e;
   }
+}
+
+/** The folder of the npm package swagger-ui-dist, found once on first use. */
+let swaggerRoot: URL | null = null;
+
+/** Answers one of Swagger UI's two files (bundle and stylesheet) from its npm package. */
+export async function serveSwaggerUi(c: Context, file: string) {
+  if (!swaggerRoot) {
+    const { getAbsoluteFSPath } = await import("swagger-ui-dist");
+    swaggerRoot = pathToFileURL(`${getAbsoluteFSPath()}/`);
+  }
+  return serveFile(c, file, swaggerRoot);
 }
