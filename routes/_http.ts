@@ -34,6 +34,11 @@ export function check<S extends z.ZodType>(
   );
 }
 
+/**
+ * Reads the body up to `limit`. Not Hono's `bodyLimit`: its 413 comes from a
+ * middleware, while each surface (native, Bistro92, Laravel) renders the
+ * error in its own shape from the PayloadTooLargeError thrown here.
+ */
 async function readLimited(c: Context, limit: number): Promise<Uint8Array> {
   const declared = Number(c.req.header("content-length") ?? "0");
   const tooLarge = () =>
