@@ -10,9 +10,9 @@
  * It uses (and recreates) the database `forkflow_bench` on that server.
  */
 import postgres from "postgres";
-import { openPostgresStore, type PostgresStore } from "../db/postgres_store.ts";
+import { openPostgresStore, type PostgresStore } from "../db/postgres/store.ts";
 import { clusterStatus } from "../tasks/pg.ts";
-import { placeOrderTx } from "../db/postgres_orders.ts";
+import { placeOrderTx } from "../db/postgres/orders.ts";
 import { orderJson } from "../domain/wire.ts";
 
 const CONCURRENT = 500;

@@ -4,7 +4,7 @@
  * (WAL, synchronous=FULL). Each iteration places 500 concurrent orders, so
  * orders/s = 500 / (time per iteration).
  */
-import { openLibsqlStore } from "../db/libsql_store.ts";
+import { openLibsqlStore } from "../db/libsql/store.ts";
 import type { Store } from "../db/store.ts";
 
 const CONCURRENT = 500;

@@ -11,7 +11,7 @@ import {
   type KeyCollision,
   type NamedRow,
 } from "../domain/name_key.ts";
-import type { Sql } from "./libsql_writer.ts";
+import type { Sql } from "./libsql/writer.ts";
 
 /** Tables whose names are unique by `nameKey`. */
 export type NameKeyTable =

@@ -1,7 +1,7 @@
 /** Picks the backend from `DATABASE_URL`. */
 import { DEFAULT_DATABASE_URL } from "../config.ts";
-import { openLibsqlStore } from "./libsql_store.ts";
-import { openThreadedLibsql } from "./libsql_threaded.ts";
+import { openLibsqlStore } from "./libsql/store.ts";
+import { openThreadedLibsql } from "./libsql/threaded.ts";
 import type { Store } from "./store.ts";
 import { backendFor } from "../domain/database_url.ts";
 
@@ -19,7 +19,7 @@ export function openStore(
 ): Promise<Store> {
   const backend = backendFor(url);
   if (backend === "postgres") {
-    return import("./postgres_store.ts").then((m) => m.openPostgresStore(url!));
+    return import("./postgres/store.ts").then((m) => m.openPostgresStore(url!));
   }
   const libsql = url ?? DEFAULT_DATABASE_URL;
   // An embedded file gets its own database thread; a remote server already is one.

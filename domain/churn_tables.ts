@@ -12,7 +12,7 @@
  * answer) were promoted. Measured on the HTTP thread with `wrk -c32` on
  * `POST /orders` (libSQL, about 4,700 orders/s) and
  * `--v8-flags=--trace-gc-nvp`, over 6.5 s: these two tables and the shared
- * body getter of `libsql_threaded.ts` took promotion from 47–51 to 11–12 MB,
+ * body getter of `db/libsql/threaded.ts` took promotion from 47–51 to 11–12 MB,
  * young-generation pauses from 136 to 70–77 ms (the longest from 7–8 to
  * 4–5 ms).
  *

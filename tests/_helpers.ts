@@ -1,7 +1,7 @@
 /** Test plumbing: temporary stores on every available backend, configs, a real server. */
 import { createApp } from "../app.ts";
 import { type Config, loadConfig, openFilesLimit } from "../config.ts";
-import { openThreadedLibsql } from "../db/libsql_threaded.ts";
+import { openThreadedLibsql } from "../db/libsql/threaded.ts";
 import type { Backend, Store } from "../db/store.ts";
 import { postgresTestBackend } from "./_postgres.ts";
 import { type FetchHandler, serve } from "../serve.ts";

@@ -9,9 +9,9 @@ import postgres from "postgres";
 import type { OrderStatus } from "../domain/order_status.ts";
 import type { MenuItem, Order } from "../domain/types.ts";
 import { menuItemJson, orderJson } from "../domain/wire.ts";
-import { LIBSQL_MIGRATIONS, migrate } from "../db/libsql_schema.ts";
-import { sqlOf } from "../db/libsql_writer.ts";
-import { migratePostgres, POSTGRES_MIGRATIONS } from "../db/postgres_schema.ts";
+import { LIBSQL_MIGRATIONS, migrate } from "../db/libsql/schema.ts";
+import { sqlOf } from "../db/libsql/writer.ts";
+import { migratePostgres, POSTGRES_MIGRATIONS } from "../db/postgres/schema.ts";
 
 /** An old-schema database: `?` placeholders on both backends. */
 export interface OldDb {

@@ -6,7 +6,7 @@
  * database, dropped again by `cleanup()`.
  */
 import postgres from "postgres";
-import { openPostgresStore } from "../db/postgres_store.ts";
+import { openPostgresStore } from "../db/postgres/store.ts";
 import { findPgBinDir, startCluster } from "../tasks/pg.ts";
 import type { TestBackend, TestDb } from "./_helpers.ts";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createApp } from "../app.ts";
-import { openLibsqlStore } from "../db/libsql_store.ts";
-import { openPostgresStore } from "../db/postgres_store.ts";
+import { openLibsqlStore } from "../db/libsql/store.ts";
+import { openPostgresStore } from "../db/postgres/store.ts";
 import {
   backupLibsql,
   backupPostgres,

@@ -7,9 +7,9 @@ import assert from "node:assert/strict";
 import { MAX_QUANTITY } from "../domain/schemas.ts";
 import { ConflictError, ValidationError } from "../domain/errors.ts";
 import { openVending } from "../db/vending_open.ts";
-import type { PostgresStore } from "../db/postgres_store.ts";
+import type { PostgresStore } from "../db/postgres/store.ts";
 import { postgresTestBackend } from "./_postgres.ts";
-import { LibsqlStore, openLibsqlStore } from "../db/libsql_store.ts";
+import { LibsqlStore, openLibsqlStore } from "../db/libsql/store.ts";
 import { MAX_INT } from "../domain/vending_rules.ts";
 import {
   addItem,

@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { GroupPacer } from "../db/group_pacer.ts";
-import { openLibsqlStore } from "../db/libsql_store.ts";
-import { openPostgresStore } from "../db/postgres_store.ts";
+import { openLibsqlStore } from "../db/libsql/store.ts";
+import { openPostgresStore } from "../db/postgres/store.ts";
 import type { Store } from "../db/store.ts";
 import { postgresTestBackend } from "./_postgres.ts";
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { openTempLibsql } from "./_helpers.ts";
 import { sseMessage } from "../kitchen/sse.ts";
 import { eventJson } from "../domain/wire.ts";
-import { toTextEvent } from "../db/libsql_rows.ts";
+import { toTextEvent } from "../db/libsql/rows.ts";
 
 Deno.test("threaded listEvents: data arrives as one-line JSON text, parsed only when read, streamed verbatim", async () => {
   const db = await openTempLibsql();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createClient } from "@libsql/client";
 import { postgresTestBackend } from "./_postgres.ts";
-import { GroupWriter, sessionOf } from "../db/libsql_writer.ts";
+import { GroupWriter, sessionOf } from "../db/libsql/writer.ts";
 import { openStore } from "../db/open.ts";
 import { backendFor } from "../domain/database_url.ts";
 

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { ConflictError, ValidationError } from "../domain/errors.ts";
-import { openPostgresStore } from "../db/postgres_store.ts";
-import type { ThreadedLibsqlStore } from "../db/libsql_threaded.ts";
+import { openPostgresStore } from "../db/postgres/store.ts";
+import type { ThreadedLibsqlStore } from "../db/libsql/threaded.ts";
 import type { Store } from "../db/store.ts";
 import type { Placed } from "../domain/types.ts";
 import { backends, type TestBackend } from "./_helpers.ts";

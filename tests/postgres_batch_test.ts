@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { ConflictError } from "../domain/errors.ts";
-import { openPostgresStore, type PostgresStore } from "../db/postgres_store.ts";
+import { openPostgresStore, type PostgresStore } from "../db/postgres/store.ts";
 import { orderJson } from "../domain/wire.ts";
 import { postgresTestBackend } from "./_postgres.ts";
 import type { TestDb } from "./_helpers.ts";

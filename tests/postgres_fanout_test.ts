@@ -1,7 +1,7 @@
 /** Several PostgresStore instances on one database: LISTEN/NOTIFY fan-out and replay by id. */
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { openPostgresStore, type PostgresStore } from "../db/postgres_store.ts";
+import { openPostgresStore, type PostgresStore } from "../db/postgres/store.ts";
 import { postgresTestBackend } from "./_postgres.ts";
 
 const pg = postgresTestBackend();

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type { ReservedSql, Sql } from "postgres";
 import { UnavailableError } from "../domain/errors.ts";
-import { createPool, reserveConnection } from "../db/postgres_pool.ts";
+import { createPool, reserveConnection } from "../db/postgres/pool.ts";
 import { postgresTestBackend } from "./_postgres.ts";
 
 const pg = postgresTestBackend();

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { ConfigError, loadConfig } from "../config.ts";
-import { openPostgresStore } from "../db/postgres_store.ts";
+import { openPostgresStore } from "../db/postgres/store.ts";
 import { splitSocketDir } from "../domain/database_url.ts";
 import { postgresTestBackend } from "./_postgres.ts";
 

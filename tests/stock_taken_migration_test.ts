@@ -9,11 +9,11 @@
 import assert from "node:assert/strict";
 import { createClient } from "@libsql/client";
 import postgres from "postgres";
-import { migrate } from "../db/libsql_schema.ts";
-import { openLibsqlStore } from "../db/libsql_store.ts";
-import { sqlOf } from "../db/libsql_writer.ts";
-import { migratePostgres } from "../db/postgres_schema.ts";
-import { openPostgresStore } from "../db/postgres_store.ts";
+import { migrate } from "../db/libsql/schema.ts";
+import { openLibsqlStore } from "../db/libsql/store.ts";
+import { sqlOf } from "../db/libsql/writer.ts";
+import { migratePostgres } from "../db/postgres/schema.ts";
+import { openPostgresStore } from "../db/postgres/store.ts";
 import type { Store } from "../db/store.ts";
 import type { MenuItem } from "../domain/types.ts";
 import {

@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { insertOrder } from "../db/libsql_orders.ts";
-import { openLibsqlStore } from "../db/libsql_store.ts";
-import { placeOrderTx } from "../db/postgres_orders.ts";
-import type { PostgresStore } from "../db/postgres_store.ts";
+import { insertOrder } from "../db/libsql/orders.ts";
+import { openLibsqlStore } from "../db/libsql/store.ts";
+import { placeOrderTx } from "../db/postgres/orders.ts";
+import type { PostgresStore } from "../db/postgres/store.ts";
 import type { Store } from "../db/store.ts";
 import type { NewOrder, Order } from "../domain/types.ts";
 import { orderJson } from "../domain/wire.ts";

@@ -8,7 +8,7 @@ import {
   ConflictError,
   DomainError,
   ValidationError,
-} from "../domain/errors.ts";
+} from "../../domain/errors.ts";
 
 /** The constraints PostgreSQL's 23514, 23505 and 23503 name (a trigger's RAISE is left alone). */
 const CONSTRAINTS = new Set([

@@ -3,18 +3,21 @@
  * write, and a dedicated LISTEN connection that fans events out across
  * instances sharing one database.
  */
-import type { LeaseTimes } from "../domain/vending.ts";
-import { PostgresVending } from "./postgres_vending.ts";
-import type { VendingStore } from "./vending_store.ts";
+import type { LeaseTimes } from "../../domain/vending.ts";
+import { PostgresVending } from "./vending.ts";
+import type { VendingStore } from "../vending_store.ts";
 import type { Sql } from "postgres";
 import {
   ConflictError,
   NotFoundError,
   UnavailableError,
-} from "../domain/errors.ts";
-import { deltaRefused, inventoryAfter, isLow } from "../domain/inventory.ts";
-import { checkInventoryNumbers, checkMenuNumbers } from "../domain/bounds.ts";
-import { nameKey, renamedKey } from "../domain/name_key.ts";
+} from "../../domain/errors.ts";
+import { deltaRefused, inventoryAfter, isLow } from "../../domain/inventory.ts";
+import {
+  checkInventoryNumbers,
+  checkMenuNumbers,
+} from "../../domain/bounds.ts";
+import { nameKey, renamedKey } from "../../domain/name_key.ts";
 import type {
   FeedEvent,
   InventoryChange,
@@ -27,11 +30,11 @@ import type {
   Order,
   OrderQuery,
   Placed,
-} from "../domain/types.ts";
-import { inventoryJson, menuItemJson, renderOrder } from "../domain/wire.ts";
-import { PgEventFanout } from "./postgres_listen.ts";
-import { OrderBatcher } from "./postgres_batch.ts";
-import { placeOrderTx, updateOrderStatus } from "./postgres_orders.ts";
+} from "../../domain/types.ts";
+import { inventoryJson, menuItemJson, renderOrder } from "../../domain/wire.ts";
+import { PgEventFanout } from "./listen.ts";
+import { OrderBatcher } from "./batch.ts";
+import { placeOrderTx, updateOrderStatus } from "./orders.ts";
 import {
   selectMenuItem,
   selectOrder,
@@ -39,21 +42,21 @@ import {
   toEvent,
   toInventoryItem,
   toMenuItem,
-} from "./postgres_rows.ts";
-import { EventWatermark } from "./postgres_watermark.ts";
-import { migratePostgres } from "./postgres_schema.ts";
+} from "./rows.ts";
+import { EventWatermark } from "./watermark.ts";
+import { migratePostgres } from "./schema.ts";
 import {
   createPool,
   isUniqueViolation,
   type PgPoolOptions,
   pgRead,
-} from "./postgres_pool.ts";
-import { type PgTx, runTransaction } from "./postgres_tx.ts";
-import type { MenuQuery, PlaceOptions, Store } from "./store.ts";
+} from "./pool.ts";
+import { type PgTx, runTransaction } from "./tx.ts";
+import type { MenuQuery, PlaceOptions, Store } from "../store.ts";
 
-export type { PgTx } from "./postgres_tx.ts";
-export { claimKey, idempotent, storeOutcome } from "./postgres_idempotency.ts";
-export { EVENTS_CHANNEL } from "./postgres_listen.ts";
+export type { PgTx } from "./tx.ts";
+export { claimKey, idempotent, storeOutcome } from "./idempotency.ts";
+export { EVENTS_CHANNEL } from "./listen.ts";
 
 /** Options of a PostgreSQL store. */
 export type PostgresOptions = PgPoolOptions & {
@@ -218,7 +221,7 @@ export class PostgresStore implements Store {
     });
   }
 
-  /** Orders placed concurrently share one transaction (see `postgres_batch.ts`). */
+  /** Orders placed concurrently share one transaction (see `batch.ts`). */
   placeOrder(input: NewOrder, opts: PlaceOptions = {}): Promise<Placed> {
     if (this.#closed) return Promise.reject(shuttingDown());
     return this.#orders.place({

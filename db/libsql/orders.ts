@@ -1,17 +1,20 @@
 /** Order writes on libSQL; each function runs inside one writer job. */
-import { checkStatusChange, type OrderStatus } from "../domain/order_status.ts";
+import {
+  checkStatusChange,
+  type OrderStatus,
+} from "../../domain/order_status.ts";
 import {
   menuLookup,
   menuRefs,
   newOrder,
   outOfStock,
   priceOrder,
-} from "../domain/pricing.ts";
-import { MAX_QUANTITY } from "../domain/schemas.ts";
-import type { MenuItem, NewOrder, Order } from "../domain/types.ts";
-import { menuItemJson, orderJson } from "../domain/wire.ts";
-import { selectMenuItem, selectOrder, toMenuItem } from "./libsql_rows.ts";
-import type { WriteTx } from "./libsql_writer.ts";
+} from "../../domain/pricing.ts";
+import { MAX_QUANTITY } from "../../domain/schemas.ts";
+import type { MenuItem, NewOrder, Order } from "../../domain/types.ts";
+import { menuItemJson, orderJson } from "../../domain/wire.ts";
+import { selectMenuItem, selectOrder, toMenuItem } from "./rows.ts";
+import type { WriteTx } from "./writer.ts";
 
 const marks = (n: number) => Array.from({ length: n }, () => "?").join(",");
 

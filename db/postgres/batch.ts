@@ -3,7 +3,7 @@
  * stock row from its UPDATE through its WAL flush, so orders of one popular
  * item commit one after another: about 750 orders/s here (pgbench's own
  * single-row ceiling on this machine is about 2,500). Like the libSQL writer,
- * concurrent orders therefore share one transaction (`postgres_batch_tx.ts`):
+ * concurrent orders therefore share one transaction (`batch_tx.ts`):
  * one batch in flight per instance, the orders that arrive meanwhile form the
  * next one.
  *
@@ -11,16 +11,16 @@
  * the batch back and its orders run one by one (`placeOrderTx`).
  */
 import type { Sql } from "postgres";
-import { UnavailableError } from "../domain/errors.ts";
-import type { Placed } from "../domain/types.ts";
-import { type OrderJob, takeBatch } from "../domain/order_batch.ts";
-import { runOrderBatch } from "./postgres_batch_tx.ts";
-import { GroupPacer } from "./group_pacer.ts";
+import { UnavailableError } from "../../domain/errors.ts";
+import type { Placed } from "../../domain/types.ts";
+import { type OrderJob, takeBatch } from "../../domain/order_batch.ts";
+import { runOrderBatch } from "./batch_tx.ts";
+import { GroupPacer } from "../group_pacer.ts";
 import {
   isConnectionLost,
   reserveConnection,
   translatePgError,
-} from "./postgres_pool.ts";
+} from "./pool.ts";
 
 /**
  * Default `groupIntervalMs`. A batch here already spans its round trips (about

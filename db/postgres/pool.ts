@@ -3,12 +3,12 @@
  * (deadlock), constraint violations (409) and text PostgreSQL cannot store.
  */
 import postgres, { type ReservedSql, type Sql } from "postgres";
-import { splitSocketDir } from "../domain/database_url.ts";
+import { splitSocketDir } from "../../domain/database_url.ts";
 import {
   ConflictError,
   UnavailableError,
   ValidationError,
-} from "../domain/errors.ts";
+} from "../../domain/errors.ts";
 
 /** Pool and timeout settings. */
 export interface PgPoolOptions {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { ConflictError, ValidationError } from "../domain/errors.ts";
-import { openNative } from "./libsql_native.ts";
-import { translateLibsqlError } from "./libsql_errors.ts";
+import { ConflictError, ValidationError } from "../../domain/errors.ts";
+import { openNative } from "./native.ts";
+import { translateLibsqlError } from "./errors.ts";
 
 /** The error SQLite really raises for `source`, translated. */
 async function translated(source: string, args: unknown[] = []) {

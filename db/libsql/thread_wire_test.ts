@@ -5,9 +5,9 @@ import {
   InFlightError,
   UnavailableError,
   ValidationError,
-} from "../domain/errors.ts";
-import { FieldErrors } from "../domain/vending_rules.ts";
-import { Outbox, packError, unpackError } from "./libsql_thread_wire.ts";
+} from "../../domain/errors.ts";
+import { FieldErrors } from "../../domain/vending_rules.ts";
+import { Outbox, packError, unpackError } from "./thread_wire.ts";
 
 const roundTrip = (e: unknown) => unpackError(structuredClone(packError(e)));
 

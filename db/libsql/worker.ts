@@ -4,24 +4,20 @@
  * The native driver is synchronous: every statement, and the fsync of every
  * COMMIT, runs on the thread that calls it. Here that thread is this worker,
  * so the group-commit writer and the HTTP server each get a core. Messages
- * come from `libsql_threaded.ts`; see `ThreadMessage` there.
+ * come from `threaded.ts`; see `ThreadMessage` there.
  *
  * @module
  */
-import type { Placed } from "../domain/types.ts";
-import type { LeaseTimes } from "../domain/vending.ts";
-import {
-  type LibsqlOptions,
-  LibsqlStore,
-  openLibsqlStore,
-} from "./libsql_store.ts";
-import { LibsqlVending } from "./libsql_vending.ts";
+import type { Placed } from "../../domain/types.ts";
+import type { LeaseTimes } from "../../domain/vending.ts";
+import { type LibsqlOptions, LibsqlStore, openLibsqlStore } from "./store.ts";
+import { LibsqlVending } from "./vending.ts";
 import {
   Outbox,
   packError,
   type Reply,
   type ThreadMessage,
-} from "./libsql_thread_wire.ts";
+} from "./thread_wire.ts";
 
 interface Port {
   postMessage(message: Reply[]): void;

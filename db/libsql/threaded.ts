@@ -5,27 +5,27 @@
  * ten statements plus its share of a COMMIT: on one thread the HTTP server
  * and the writer took turns on one core while the other idled. Here the
  * `LibsqlStore` (and its vending orchestrator) live in a Web Worker
- * (`libsql_worker.ts`) and this thread only sends calls and awaits answers,
+ * (`worker.ts`) and this thread only sends calls and awaits answers,
  * so request parsing, validation and JSON overlap with the group commit.
  * Nothing about durability changes: a call resolves when the worker's
  * `LibsqlStore` resolves it, after COMMIT.
  *
  * @module
  */
-import { IdSlots } from "../domain/churn_tables.ts";
-import { UnavailableError } from "../domain/errors.ts";
-import type { Placed } from "../domain/types.ts";
+import { IdSlots } from "../../domain/churn_tables.ts";
+import { UnavailableError } from "../../domain/errors.ts";
+import type { Placed } from "../../domain/types.ts";
 import type { InArgs, Row } from "@libsql/client";
-import { TextEvent, type TextFeedEvent } from "../domain/text_event.ts";
-import type { LibsqlOptions } from "./libsql_store.ts";
+import { TextEvent, type TextFeedEvent } from "../../domain/text_event.ts";
+import type { LibsqlOptions } from "./store.ts";
 import {
   Outbox,
   type Reply,
   type ThreadMessage,
   unpackError,
-} from "./libsql_thread_wire.ts";
-import type { Store } from "./store.ts";
-import type { VendingStore } from "./vending_store.ts";
+} from "./thread_wire.ts";
+import type { Store } from "../store.ts";
+import type { VendingStore } from "../vending_store.ts";
 
 type Target = "store" | "vending";
 
@@ -47,7 +47,7 @@ class DbThread {
   #stopped: Error | null = null;
 
   constructor() {
-    this.#worker = new Worker(new URL("./libsql_worker.ts", import.meta.url), {
+    this.#worker = new Worker(new URL("./worker.ts", import.meta.url), {
       type: "module",
       name: "forkflow-libsql",
     });

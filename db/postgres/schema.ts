@@ -3,7 +3,7 @@ import type { Sql, TransactionSql } from "postgres";
 import {
   backfillPostgresNameKeys,
   type NameKeyTable,
-} from "./name_key_backfill.ts";
+} from "../name_key_backfill.ts";
 
 /**
  * A numbered list of steps: SQL statements, or functions for what SQL cannot

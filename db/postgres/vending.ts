@@ -7,8 +7,8 @@
  * line of defence. Lease times are the application's clock, as on libSQL.
  */
 import type { Row } from "postgres";
-import type { IdemKey } from "../domain/idempotency.ts";
-import { nameKey } from "../domain/name_key.ts";
+import type { IdemKey } from "../../domain/idempotency.ts";
+import { nameKey } from "../../domain/name_key.ts";
 import {
   type ChooseInput,
   type LeaseTimes,
@@ -20,7 +20,7 @@ import {
   purchaseJson,
   resetOf,
   settle,
-} from "../domain/vending.ts";
+} from "../../domain/vending.ts";
 import {
   alreadyIdle,
   checkCoins,
@@ -34,16 +34,16 @@ import {
   notChoosing,
   requireFields,
   STOCK_RULES,
-} from "../domain/vending_rules.ts";
+} from "../../domain/vending_rules.ts";
 // Type-only imports of the store: a libSQL deployment never loads the driver.
-import { idempotent } from "./postgres_idempotency.ts";
-import type { PgTx, PostgresStore } from "./postgres_store.ts";
-import { MachineQueue } from "./vending_waiters.ts";
+import { idempotent } from "./idempotency.ts";
+import type { PgTx, PostgresStore } from "./store.ts";
+import { MachineQueue } from "../vending_waiters.ts";
 import type {
   PurchaseResult,
   StartWorkOptions,
   VendingStore,
-} from "./vending_store.ts";
+} from "../vending_store.ts";
 
 /** SQLSTATE 23505: the product name index refused a duplicate. */
 const isUniqueViolation = (e: unknown) =>

@@ -1,6 +1,6 @@
 /** Row mapping and read queries for libSQL; used by the reader and inside writer jobs. */
 import type { Row } from "@libsql/client";
-import type { OrderStatus } from "../domain/order_status.ts";
+import type { OrderStatus } from "../../domain/order_status.ts";
 import type {
   FeedEvent,
   InventoryItem,
@@ -8,9 +8,9 @@ import type {
   Order,
   OrderLine,
   OrderSource,
-} from "../domain/types.ts";
-import type { Sql } from "./libsql_writer.ts";
-import { oneLineJson, type TextFeedEvent } from "../domain/text_event.ts";
+} from "../../domain/types.ts";
+import type { Sql } from "./writer.ts";
+import { oneLineJson, type TextFeedEvent } from "../../domain/text_event.ts";
 
 const num = (v: unknown) => Number(v);
 /** A nullable integer column. */

@@ -13,19 +13,19 @@
  * refused order fails alone; anything unexpected throws, the writer rolls the
  * job back to its savepoint, and the store places the orders one by one.
  */
-import { keyReused } from "../domain/idempotency.ts";
+import { keyReused } from "../../domain/idempotency.ts";
 import {
   type Accepted,
   keyOf,
   type OrderJob,
   priceJob,
-} from "../domain/order_batch.ts";
-import { menuRefs } from "../domain/pricing.ts";
-import type { MenuItem } from "../domain/types.ts";
-import { orderJson } from "../domain/wire.ts";
+} from "../../domain/order_batch.ts";
+import { menuRefs } from "../../domain/pricing.ts";
+import type { MenuItem } from "../../domain/types.ts";
+import { orderJson } from "../../domain/wire.ts";
 import type { Row } from "@libsql/client";
-import { toMenuItem } from "./libsql_rows.ts";
-import { jsonParam, type WriteTx } from "./libsql_writer.ts";
+import { toMenuItem } from "./rows.ts";
+import { jsonParam, type WriteTx } from "./writer.ts";
 
 const SELECT_KEYS =
   `SELECT k.scope, k.key, k.fingerprint, k.status, k.body, k.resource_id

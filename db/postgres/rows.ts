@@ -1,6 +1,6 @@
 /** Row mapping and read queries for PostgreSQL; used by the pool and inside transactions. */
 import type { Row, Sql, TransactionSql } from "postgres";
-import type { OrderStatus } from "../domain/order_status.ts";
+import type { OrderStatus } from "../../domain/order_status.ts";
 import type {
   FeedEvent,
   InventoryItem,
@@ -8,8 +8,8 @@ import type {
   Order,
   OrderLine,
   OrderSource,
-} from "../domain/types.ts";
-import { oneLineJson, TextEvent } from "../domain/text_event.ts";
+} from "../../domain/types.ts";
+import { oneLineJson, TextEvent } from "../../domain/text_event.ts";
 
 /** Either the pool or a transaction: both run tagged-template SQL. */
 export type Q = Sql | TransactionSql;

@@ -1,5 +1,5 @@
 /**
- * One batch of orders in one PostgreSQL transaction (see `postgres_batch.ts`
+ * One batch of orders in one PostgreSQL transaction (see `batch.ts`
  * for why), in two round trips:
  *
  * 1. BEGIN; claim every key and read the outcomes of keys claimed elsewhere
@@ -20,12 +20,12 @@ import {
   keyOf,
   type OrderJob,
   priceJob,
-} from "../domain/order_batch.ts";
-import { menuRefs } from "../domain/pricing.ts";
-import type { MenuItem } from "../domain/types.ts";
-import { orderJson } from "../domain/wire.ts";
-import { keyReused } from "../domain/idempotency.ts";
-import { toMenuItem } from "./postgres_rows.ts";
+} from "../../domain/order_batch.ts";
+import { menuRefs } from "../../domain/pricing.ts";
+import type { MenuItem } from "../../domain/types.ts";
+import { orderJson } from "../../domain/wire.ts";
+import { keyReused } from "../../domain/idempotency.ts";
+import { toMenuItem } from "./rows.ts";
 
 /** What the batch transaction calls back. */
 export interface BatchOptions {

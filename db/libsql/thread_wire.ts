@@ -6,8 +6,8 @@
  *
  * @module
  */
-import * as errors from "../domain/errors.ts";
-import { FieldErrors } from "../domain/vending_rules.ts";
+import * as errors from "../../domain/errors.ts";
+import { FieldErrors } from "../../domain/vending_rules.ts";
 
 /** HTTP thread → database thread. */
 export type ThreadMessage =

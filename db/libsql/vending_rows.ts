@@ -1,11 +1,11 @@
 /** Row mapping of the vending tables on libSQL (epoch-ms integers). */
 import type { Row } from "@libsql/client";
-import { numOrNull } from "./libsql_rows.ts";
+import { numOrNull } from "./rows.ts";
 import type {
   MachineRecord,
   MachineStatus,
   Product,
-} from "../domain/vending.ts";
+} from "../../domain/vending.ts";
 
 const num = (v: unknown) => Number(v);
 

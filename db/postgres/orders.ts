@@ -6,22 +6,25 @@
  * client round trip.
  */
 import type { Sql } from "postgres";
-import type { IdemKey } from "../domain/idempotency.ts";
-import { checkStatusChange, type OrderStatus } from "../domain/order_status.ts";
+import type { IdemKey } from "../../domain/idempotency.ts";
+import {
+  checkStatusChange,
+  type OrderStatus,
+} from "../../domain/order_status.ts";
 import {
   menuLookup,
   menuRefs,
   newOrder,
   outOfStock,
   priceOrder,
-} from "../domain/pricing.ts";
-import { MAX_QUANTITY } from "../domain/schemas.ts";
-import type { MenuItem, NewOrder, Order, Placed } from "../domain/types.ts";
-import { menuItemJson, orderJson } from "../domain/wire.ts";
-import { claimKey, storeOutcome } from "./postgres_idempotency.ts";
-import { selectMenuItem, selectOrder, toMenuItem } from "./postgres_rows.ts";
-import { isCheckViolation } from "./postgres_pool.ts";
-import type { PgTx } from "./postgres_tx.ts";
+} from "../../domain/pricing.ts";
+import { MAX_QUANTITY } from "../../domain/schemas.ts";
+import type { MenuItem, NewOrder, Order, Placed } from "../../domain/types.ts";
+import { menuItemJson, orderJson } from "../../domain/wire.ts";
+import { claimKey, storeOutcome } from "./idempotency.ts";
+import { selectMenuItem, selectOrder, toMenuItem } from "./rows.ts";
+import { isCheckViolation } from "./pool.ts";
+import type { PgTx } from "./tx.ts";
 
 /** How a placed order is answered and remembered (see `PlaceOptions`). */
 export interface PlaceOrderOptions {

@@ -6,8 +6,8 @@
  */
 import Database from "libsql";
 import type { InArgs, Row } from "@libsql/client";
-import { UnavailableError } from "../domain/errors.ts";
-import type { Sql } from "./libsql_writer.ts";
+import { UnavailableError } from "../../domain/errors.ts";
+import type { Sql } from "./writer.ts";
 
 type Statement = ReturnType<Database.Database["prepare"]>;
 type Prepared = { stmt: Statement; reader: boolean };

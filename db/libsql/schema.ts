@@ -2,8 +2,8 @@
 import {
   backfillLibsqlNameKeys,
   type NameKeyTable,
-} from "./name_key_backfill.ts";
-import type { Sql } from "./libsql_writer.ts";
+} from "../name_key_backfill.ts";
+import type { Sql } from "./writer.ts";
 
 /**
  * A numbered list of steps: SQL statements, or functions for what SQL cannot

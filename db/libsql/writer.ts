@@ -6,7 +6,7 @@
  */
 import type { Client, InArgs, Row, Transaction } from "@libsql/client";
 import { setImmediate } from "node:timers";
-import { UnavailableError } from "../domain/errors.ts";
+import { UnavailableError } from "../../domain/errors.ts";
 
 /**
  * Runs SQL on one connection; `all` returns rows, `run` the change count,

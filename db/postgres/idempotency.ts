@@ -1,9 +1,9 @@
 /** Exactly-once effects on PostgreSQL: the key is claimed FIRST, then the effect runs, in one transaction. */
-import { InFlightError } from "../domain/errors.ts";
-import type { IdemKey } from "../domain/idempotency.ts";
-import { keyReused } from "../domain/idempotency.ts";
-import type { Outcome } from "./libsql_idempotency.ts";
-import type { PgTx } from "./postgres_tx.ts";
+import { InFlightError } from "../../domain/errors.ts";
+import type { IdemKey } from "../../domain/idempotency.ts";
+import { keyReused } from "../../domain/idempotency.ts";
+import type { Outcome } from "../libsql/idempotency.ts";
+import type { PgTx } from "./tx.ts";
 
 export type { Outcome };
 

@@ -1,6 +1,6 @@
 /**
  * The pipelined write transaction shared by every `db/postgres_*.ts` module,
- * with its event log. Pool and error helpers live in `postgres_pool.ts`.
+ * with its event log. Pool and error helpers live in `pool.ts`.
  */
 import type { PendingQuery, ReservedSql, Row, Sql } from "postgres";
 import {
@@ -8,7 +8,7 @@ import {
   isRetryable,
   reserveConnection,
   translatePgError,
-} from "./postgres_pool.ts";
+} from "./pool.ts";
 
 /** A query of a transaction (rows of any shape). */
 export type TxQuery = PendingQuery<Row[]>;

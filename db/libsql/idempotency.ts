@@ -1,6 +1,6 @@
 /** Exactly-once effects on libSQL: the key is checked and stored inside the writer job. */
-import { type IdemKey, keyReused } from "../domain/idempotency.ts";
-import type { WriteTx } from "./libsql_writer.ts";
+import { type IdemKey, keyReused } from "../../domain/idempotency.ts";
+import type { WriteTx } from "./writer.ts";
 
 /** A response to remember under a key. */
 export interface Outcome {

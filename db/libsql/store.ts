@@ -1,17 +1,17 @@
 /** The libSQL Store: one group-commit writer connection, one reader connection. */
-import type { LeaseTimes } from "../domain/vending.ts";
-import { LibsqlVending } from "./libsql_vending.ts";
-import type { VendingStore } from "./vending_store.ts";
+import type { LeaseTimes } from "../../domain/vending.ts";
+import { LibsqlVending } from "./vending.ts";
+import type { VendingStore } from "../vending_store.ts";
 import { createClient, type InArgs } from "@libsql/client";
-import { openNative } from "./libsql_native.ts";
+import { openNative } from "./native.ts";
 import {
   ConflictError,
   NotFoundError,
   UnavailableError,
-} from "../domain/errors.ts";
-import { type OrderJob, takeBatch } from "../domain/order_batch.ts";
-import { placeOrderBatch } from "./libsql_order_batch.ts";
-import { GroupPacer } from "./group_pacer.ts";
+} from "../../domain/errors.ts";
+import { type OrderJob, takeBatch } from "../../domain/order_batch.ts";
+import { placeOrderBatch } from "./order_batch.ts";
+import { GroupPacer } from "../group_pacer.ts";
 import type {
   FeedEvent,
   InventoryChange,
@@ -24,10 +24,10 @@ import type {
   Order,
   OrderQuery,
   Placed,
-} from "../domain/types.ts";
-import { inventoryJson, menuItemJson, renderOrder } from "../domain/wire.ts";
-import { idempotent } from "./libsql_idempotency.ts";
-import { insertOrder, updateOrderStatus } from "./libsql_orders.ts";
+} from "../../domain/types.ts";
+import { inventoryJson, menuItemJson, renderOrder } from "../../domain/wire.ts";
+import { idempotent } from "./idempotency.ts";
+import { insertOrder, updateOrderStatus } from "./orders.ts";
 import {
   selectMenuItem,
   selectOrder,
@@ -36,20 +36,18 @@ import {
   toInventoryItem,
   toMenuItem,
   toTextEvent,
-} from "./libsql_rows.ts";
-import { migrate } from "./libsql_schema.ts";
-import { translateLibsqlError } from "./libsql_errors.ts";
-import type { TextFeedEvent } from "../domain/text_event.ts";
+} from "./rows.ts";
+import { migrate } from "./schema.ts";
+import { translateLibsqlError } from "./errors.ts";
+import type { TextFeedEvent } from "../../domain/text_event.ts";
+import { GroupWriter, sessionOf, type Sql, type WriteTx } from "./writer.ts";
+import type { MenuQuery, PlaceOptions, Store } from "../store.ts";
+import { deltaRefused, inventoryAfter, isLow } from "../../domain/inventory.ts";
 import {
-  GroupWriter,
-  sessionOf,
-  type Sql,
-  type WriteTx,
-} from "./libsql_writer.ts";
-import type { MenuQuery, PlaceOptions, Store } from "./store.ts";
-import { deltaRefused, inventoryAfter, isLow } from "../domain/inventory.ts";
-import { checkInventoryNumbers, checkMenuNumbers } from "../domain/bounds.ts";
-import { nameKey, renamedKey } from "../domain/name_key.ts";
+  checkInventoryNumbers,
+  checkMenuNumbers,
+} from "../../domain/bounds.ts";
+import { nameKey, renamedKey } from "../../domain/name_key.ts";
 
 /** Options of a libSQL store. */
 export interface LibsqlOptions {
@@ -263,7 +261,7 @@ export class LibsqlStore implements Store {
     });
   }
 
-  /** Orders placed concurrently share one writer job (see `libsql_order_batch.ts`). */
+  /** Orders placed concurrently share one writer job (see `order_batch.ts`). */
   placeOrder(input: NewOrder, opts: PlaceOptions = {}): Promise<Placed> {
     if (this.#closed) {
       return Promise.reject(

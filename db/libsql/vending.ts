@@ -5,8 +5,8 @@
  * and stock cannot oversell. Reads use the reader connection and apply
  * leases on the fly.
  */
-import type { IdemKey } from "../domain/idempotency.ts";
-import { nameKey } from "../domain/name_key.ts";
+import type { IdemKey } from "../../domain/idempotency.ts";
+import { nameKey } from "../../domain/name_key.ts";
 import {
   type ChooseInput,
   type LeaseTimes,
@@ -17,7 +17,7 @@ import {
   purchaseJson,
   resetOf,
   settle,
-} from "../domain/vending.ts";
+} from "../../domain/vending.ts";
 import {
   alreadyIdle,
   checkCoins,
@@ -31,18 +31,18 @@ import {
   notChoosing,
   requireFields,
   STOCK_RULES,
-} from "../domain/vending_rules.ts";
-import { idempotent } from "./libsql_idempotency.ts";
-import { numOrNull } from "./libsql_rows.ts";
-import { toMachine, toProduct } from "./libsql_vending_rows.ts";
-import type { LibsqlStore } from "./libsql_store.ts";
-import type { Sql, WriteTx } from "./libsql_writer.ts";
-import { MachineQueue } from "./vending_waiters.ts";
+} from "../../domain/vending_rules.ts";
+import { idempotent } from "./idempotency.ts";
+import { numOrNull } from "./rows.ts";
+import { toMachine, toProduct } from "./vending_rows.ts";
+import type { LibsqlStore } from "./store.ts";
+import type { Sql, WriteTx } from "./writer.ts";
+import { MachineQueue } from "../vending_waiters.ts";
 import type {
   PurchaseResult,
   StartWorkOptions,
   VendingStore,
-} from "./vending_store.ts";
+} from "../vending_store.ts";
 
 const isUnique = (e: unknown) =>
   /UNIQUE constraint failed/i.test(String((e as Error)?.message));
