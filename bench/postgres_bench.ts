@@ -11,7 +11,7 @@
  */
 import postgres from "postgres";
 import { openPostgresStore, type PostgresStore } from "../db/postgres/store.ts";
-import { clusterStatus } from "../tasks/pg.ts";
+import { clusterStatus } from "../db/postgres/cluster.ts";
 import { placeOrderTx } from "../db/postgres/orders.ts";
 import { orderJson } from "../domain/wire.ts";
 

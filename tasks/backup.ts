@@ -7,7 +7,7 @@
 import { createClient } from "@libsql/client";
 import { ConfigError, configFromEnv, DEFAULT_DATABASE_URL } from "../config.ts";
 import { backendFor } from "../domain/database_url.ts";
-import { findPgBinDir } from "./pg.ts";
+import { findPgBinDir } from "../db/postgres/cluster.ts";
 
 /** Where snapshots go unless told otherwise (gitignored). */
 export const DEFAULT_BACKUP_DIR = "backups";

@@ -7,7 +7,7 @@ import {
   PG_DATABASE,
   startCluster,
   stopCluster,
-} from "./pg.ts";
+} from "../db/postgres/cluster.ts";
 
 const BIN_DIR = findPgBinDir();
 // Without PostgreSQL locally the tests are skipped; under CI=true they must run (and fail).

@@ -1,13 +1,13 @@
 /**
  * The PostgreSQL test backend. Uses `FORKFLOW_TEST_PG_URL` when set (a role
  * that may CREATE DATABASE); otherwise starts a throwaway cluster for this
- * test process in a temporary folder (tasks/pg.ts), which a watchdog stops and
- * deletes when the process exits. Every `open()` gets a new, empty, migrated
- * database, dropped again by `cleanup()`.
+ * test process in a temporary folder (db/postgres/cluster.ts), which a
+ * watchdog stops and deletes when the process exits. Every `open()` gets a
+ * new, empty, migrated database, dropped again by `cleanup()`.
  */
 import postgres from "postgres";
 import { openPostgresStore } from "../db/postgres/store.ts";
-import { findPgBinDir, startCluster } from "../tasks/pg.ts";
+import { findPgBinDir, startCluster } from "../db/postgres/cluster.ts";
 import type { TestBackend, TestDb } from "./_helpers.ts";
 
 const ENV_URL = "FORKFLOW_TEST_PG_URL";

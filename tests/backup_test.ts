@@ -8,7 +8,7 @@ import {
   localPath,
   snapshotName,
 } from "../tasks/backup.ts";
-import { findPgBinDir } from "../tasks/pg.ts";
+import { findPgBinDir } from "../db/postgres/cluster.ts";
 import { addItem, testConfig } from "./_helpers.ts";
 import { postgresTestBackend } from "./_postgres.ts";
 

@@ -6,7 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { findPgBinDir, startCluster, stopCluster } from "../tasks/pg.ts";
+import {
+  findPgBinDir,
+  startCluster,
+  stopCluster,
+} from "../db/postgres/cluster.ts";
 import { postgresSkipReason, spawnWatchdog, startServer } from "./_postgres.ts";
 
 const skip = findPgBinDir() === null && Deno.env.get("CI") !== "true"

@@ -26,7 +26,7 @@ export interface Target {
 }
 
 async function throwawayPostgres(): Promise<TaskDatabase> {
-  const pg = await import("../pg.ts");
+  const pg = await import("../../db/postgres/cluster.ts");
   const { default: postgres } = await import("postgres");
   const cluster = await pg.startCluster({ quiet: true });
   const name = `forkflow_task_${runId()}`;
@@ -49,8 +49,8 @@ async function throwawayPostgres(): Promise<TaskDatabase> {
 
 /**
  * Resolves `--database-url`: unset means a libSQL file in a new temp folder,
- * `pg` a fresh database on the throwaway cluster of `tasks/pg.ts`, anything
- * else is used as given (and left in place).
+ * `pg` a fresh database on the throwaway cluster of `db/postgres/cluster.ts`,
+ * anything else is used as given (and left in place).
  */
 export async function openDatabase(spec?: string): Promise<TaskDatabase> {
   if (spec === "pg" || spec === "postgres") return await throwawayPostgres();
