@@ -43,10 +43,12 @@ export async function stalledSocket(
       `Sec-WebSocket-Version: 13\r\n\r\n`,
   ));
   // Small reads: the head, then at most the frame header and a few bytes.
-  const buf = new Uint8Array(512);
+  const buf = new Uint8Array(8192);
   let text = "";
   let got = 0;
   for (;;) {
+    // A full buffer would make every read empty: fail instead of spinning.
+    if (got === buf.length) throw new Error("upgrade head over 8 KiB");
     const n = await conn.read(buf.subarray(got, got + 64));
     if (n === null) throw new Error("closed during the upgrade");
     got += n;
