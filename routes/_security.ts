@@ -28,15 +28,28 @@ export const CONTENT_SECURITY_POLICY = Object.entries(CSP).map(([k, v]) =>
 ).join("; ");
 
 /**
- * Hono's secure headers with our CSP, `DENY` framing and no HSTS (TLS, if
- * any, ends at the restaurant's proxy, which owns that decision). A route
- * that sets a header itself keeps its own value.
+ * Hono's secure headers, limited to the five that matter here: our CSP,
+ * nosniff, `DENY` framing, no referrer, same-origin opener. No HSTS (TLS, if
+ * any, ends at the restaurant's proxy, which owns that decision); Hono's
+ * other defaults are legacy or apply to no browser feature we use, and every
+ * header costs a copy through the node bridge on every answer (the full set
+ * measured 5–7 % fewer orders/s in an alternated wrk run). A route that sets
+ * a header itself keeps its own value.
  */
 export function securityHeaders(): MiddlewareHandler {
   return secureHeaders({
     contentSecurityPolicy: CSP,
+    xContentTypeOptions: true,
     xFrameOptions: "DENY",
+    referrerPolicy: "no-referrer",
+    crossOriginOpenerPolicy: "same-origin",
+    crossOriginResourcePolicy: false,
+    originAgentCluster: false,
     strictTransportSecurity: false,
+    xDnsPrefetchControl: false,
+    xDownloadOptions: false,
+    xPermittedCrossDomainPolicies: false,
+    xXssProtection: false,
     overwrite: false,
   });
 }
