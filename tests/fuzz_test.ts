@@ -9,6 +9,7 @@ import fc from "fast-check";
 import { createApp } from "../app.ts";
 import { backends, testConfig, withServer } from "./_helpers.ts";
 import { checksum } from "./_checksum.ts";
+import { nameKey } from "../domain/name_key.ts";
 
 const ADMIN = "fuzz-admin-token-7c1d";
 const STAFF = "fuzz-staff-token-2b9e";
@@ -622,13 +623,13 @@ async function checkStored(app: App, r: FuzzRequest, answer: Json) {
       o.id === answer.id
     );
     const items = ((r.body as { json: Json }).json.items ?? []) as Json[];
-    // A name equal to a menu item (ignoring case) takes the menu's spelling.
+    // A name equal to a menu item's by the name key takes the menu's spelling.
     items.forEach((it, i) => {
       const got = String((stored.items as Json[])[i]?.name);
       const want = String(it.name);
       assert.ok(
         got === want || got === want.trim() ||
-          got.toLowerCase() === want.trim().toLowerCase(),
+          nameKey(got) === nameKey(want.trim()),
         `${route} stored item name: sent ${JSON.stringify(want)}, got ${
           JSON.stringify(got)
         }`,
