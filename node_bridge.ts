@@ -7,6 +7,7 @@
  * Why not @hono/node-server's listener: it wraps each body in a web stream
  * and reads each answer through one, which halved `POST /orders`/s here.
  */
+import { Buffer } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
 
 /** A fetch handler; `env` carries the node request and the peer address. */
@@ -40,7 +41,7 @@ export function nodeListener(
         ? undefined
         : chunks.length === 1
         ? chunks[0]!
-        : concat(chunks, size);
+        : Buffer.concat(chunks, size);
       void answer(fetch, req, res, body);
     });
   };
@@ -153,14 +154,4 @@ export function peerOf(req: IncomingMessage) {
     hostname: req.socket?.remoteAddress,
     port: req.socket?.remotePort,
   };
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
 }
